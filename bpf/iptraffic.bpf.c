@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+/*
+ * iptraffic: count bytes and packets per IP address.
+ *
+ * The programs parse, count and pass; they never drop or modify a frame.
+ * Each frame adds to its source address's tx and its destination
+ * address's rx, in a per-CPU hash keyed by (ifindex, address). Frames that
+ * are not IP count as non-ip, unreadable ones as malformed (both on rx and
+ * tx, so that tx and rx totals reconcile), and an address that finds the
+ * table full counts on that side of the interface's untracked key.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "iptraffic.h"
+#include "parse.h"
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 65536); /* set by the plugin before load */
+  __type(key, struct iptraffic_key);
+  __type(value, struct iptraffic_value);
+} itr_counters SEC(".maps");
+
+enum side {
+  SIDE_RX = 1,
+  SIDE_TX = 2,
+};
+
+static __always_inline void add(struct iptraffic_value *v, int sides,
+                                __u64 bytes, __u64 packets) {
+  if (sides & SIDE_RX) {
+    v->rx_bytes += bytes;
+    v->rx_packets += packets;
+  }
+  if (sides & SIDE_TX) {
+    v->tx_bytes += bytes;
+    v->tx_packets += packets;
+  }
+}
+
+/* Adds to key's counters, creating the entry if needed. Returns 0, or -1
+ * when the entry could not be created (table full). */
+static __always_inline int count_key(const struct iptraffic_key *key, int sides,
+                                     __u64 bytes, __u64 packets) {
+  struct iptraffic_value *v = bpf_map_lookup_elem(&itr_counters, key);
+  struct iptraffic_value init = {};
+  long err;
+
+  if (v) {
+    add(v, sides, bytes, packets);
+    return 0;
+  }
+  add(&init, sides, bytes, packets);
+  err = bpf_map_update_elem(&itr_counters, key, &init, BPF_NOEXIST);
+  if (err == 0)
+    return 0;
+  if (err != -EEXIST)
+    return -1;
+  /* Created on another CPU meanwhile. */
+  v = bpf_map_lookup_elem(&itr_counters, key);
+  if (!v)
+    return -1;
+  add(v, sides, bytes, packets);
+  return 0;
+}
+
+static __always_inline void count_special(__u32 ifindex, __u8 kind, int sides,
+                                          __u64 bytes, __u64 packets) {
+  struct iptraffic_key key = {.ifindex = ifindex, .kind = kind};
+
+  count_key(&key, sides, bytes, packets);
+}
+
+static __always_inline void count_address(__u32 ifindex, int kind,
+                                          const void *addr, int sides,
+                                          __u64 bytes, __u64 packets) {
+  struct iptraffic_key key = {.ifindex = ifindex, .kind = kind};
+
+  if (kind == IPTRAFFIC_KIND_IPV4) {
+    __builtin_memcpy(key.addr, addr, 4);
+    key.prefixlen = 32;
+  } else {
+    __builtin_memcpy(key.addr, addr, 16);
+    key.prefixlen = 128;
+  }
+  if (count_key(&key, sides, bytes, packets) < 0)
+    count_special(ifindex, IPTRAFFIC_KIND_UNTRACKED, sides, bytes, packets);
+}
+
+/* Counts one frame of len bytes (packets > 1 for a GSO super-packet)
+ * whose linear part is [data, end). */
+static __always_inline void count_frame(__u32 ifindex, const void *data,
+                                        const void *end, __u64 bytes,
+                                        __u64 packets) {
+  struct frame_addrs addrs;
+  int kind = parse_frame(data, end, &addrs);
+
+  if (kind != IPTRAFFIC_KIND_IPV4 && kind != IPTRAFFIC_KIND_IPV6) {
+    count_special(ifindex, kind, SIDE_RX | SIDE_TX, bytes, packets);
+    return;
+  }
+  count_address(ifindex, kind, addrs.src, SIDE_TX, bytes, packets);
+  count_address(ifindex, kind, addrs.dst, SIDE_RX, bytes, packets);
+}
+
+SEC("xdp")
+int iptraffic_xdp(struct xdp_md *ctx) {
+  const void *data = (const void *)(long)ctx->data;
+  const void *end = (const void *)(long)ctx->data_end;
+
+  count_frame(ctx->ingress_ifindex, data, end, end - data, 1);
+  return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
