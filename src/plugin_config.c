@@ -1,0 +1,372 @@
+/*
+ * Plugin configuration: parsing and validation.
+ *
+ * Pure logic: libc only. Every error is one line that names the option, the
+ * offending value and the reason; the collectd glue adds the plugin prefix.
+ */
+#include "plugin_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Longest part of a string value quoted in an error message. */
+#define QUOTE_MAX 48
+/* Room for a quoted value (every byte may become \xNN, plus quotes and
+ * "..."), and for a value described with its type. */
+#define QUOTED_LEN (QUOTE_MAX * 4 + 8)
+#define DESC_LEN (QUOTED_LEN + 32)
+
+struct enum_name {
+  const char *name;
+  int value;
+};
+
+static const struct enum_name xdp_modes[] = {
+    {"auto", ITR_XDP_AUTO},
+    {"native", ITR_XDP_NATIVE},
+    {"generic", ITR_XDP_GENERIC},
+    {NULL, 0},
+};
+
+static const struct enum_name directions[] = {
+    {"ingress", ITR_DIR_INGRESS},
+    {"egress", ITR_DIR_EGRESS},
+    {"both", ITR_DIR_BOTH},
+    {NULL, 0},
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
+                                                      const char *fmt, ...) {
+  if (err != NULL && errlen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -EINVAL;
+}
+
+/* Writes s as a double-quoted string that stays on one line: quotes,
+ * backslashes and non-printable bytes are escaped, long strings are cut. */
+static void quote(const char *s, char *buf, size_t len) {
+  size_t n = 0;
+  size_t i;
+
+  if (s == NULL)
+    s = "";
+  buf[n++] = '"';
+  for (i = 0; i < QUOTE_MAX && s[i] != '\0'; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (n + 5 >= len)
+      break;
+    if (c == '"' || c == '\\')
+      n += (size_t)snprintf(buf + n, len - n, "\\%c", c);
+    else if (isprint(c))
+      buf[n++] = (char)c;
+    else
+      n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+  }
+  if (s[i] != '\0' && n + 5 < len) {
+    memcpy(buf + n, "...", 3);
+    n += 3;
+  }
+  buf[n++] = '"';
+  buf[n] = '\0';
+}
+
+/* "a string \"abc\"", "a number 1.5", "a boolean true". */
+static void describe(const struct itr_cfg_value *v, char *buf, size_t len) {
+  char q[QUOTED_LEN];
+
+  switch (v->type) {
+  case ITR_CFG_STRING:
+    quote(v->v.string, q, sizeof(q));
+    snprintf(buf, len, "a string %s", q);
+    break;
+  case ITR_CFG_NUMBER:
+    snprintf(buf, len, "a number %.15g", v->v.number);
+    break;
+  case ITR_CFG_BOOLEAN:
+    snprintf(buf, len, "a boolean %s", v->v.boolean ? "true" : "false");
+    break;
+  default:
+    snprintf(buf, len, "a value of unknown type %d", (int)v->type);
+    break;
+  }
+}
+
+/* None of the options takes a block with child options. */
+static int check_no_children(const struct itr_cfg_item *item, char *err,
+                             size_t errlen) {
+  char q[QUOTED_LEN];
+
+  if (item->children_num <= 0)
+    return 0;
+  quote(item->children[0].key, q, sizeof(q));
+  return fail(err, errlen,
+              "Option \"%s\" takes no child options, got %s inside its block",
+              item->key, q);
+}
+
+/* Checks the shape of an option line: no child options, one value (or,
+ * with many, at least one), every value of type. expects says so in words. */
+static int check_values(const struct itr_cfg_item *item, enum itr_cfg_type type,
+                        bool many, const char *expects, char *err,
+                        size_t errlen) {
+  char d[DESC_LEN];
+  int ret = check_no_children(item, err, errlen);
+  int i;
+
+  if (ret < 0)
+    return ret;
+  if (item->values_num < 1)
+    return fail(err, errlen, "Option \"%s\" expects %s, got no value",
+                item->key, expects);
+  if (item->values_num > 1 && !many)
+    return fail(err, errlen, "Option \"%s\" expects %s, got %d values",
+                item->key, expects, item->values_num);
+  for (i = 0; i < item->values_num; i++) {
+    if (item->values[i].type != type) {
+      describe(&item->values[i], d, sizeof(d));
+      return fail(err, errlen, "Option \"%s\" expects %s, got %s", item->key,
+                  expects, d);
+    }
+  }
+  return 0;
+}
+
+static int get_uint32(const struct itr_cfg_item *item, uint32_t min,
+                      uint32_t max, const char *unit, uint32_t *out, char *err,
+                      size_t errlen) {
+  double v;
+  int ret =
+      check_values(item, ITR_CFG_NUMBER, false, "one number", err, errlen);
+
+  if (ret < 0)
+    return ret;
+  v = item->values[0].v.number;
+  /* Also false for NaN. */
+  if (!(v >= (double)min && v <= (double)max))
+    return fail(err, errlen,
+                "Option \"%s\": %.15g is out of range (allowed: %u..%u%s)",
+                item->key, v, min, max, unit);
+  if ((double)(uint32_t)v != v)
+    return fail(err, errlen,
+                "Option \"%s\": %.15g is not an integer (allowed: %u..%u%s)",
+                item->key, v, min, max, unit);
+  *out = (uint32_t)v;
+  return 0;
+}
+
+/* Appends name to the comma-separated list of n characters in buf and
+ * returns the new length (which may exceed len when the list is cut). */
+static size_t append_name(char *buf, size_t len, size_t n, const char *name,
+                          const char *quote_char) {
+  if (n >= len)
+    return n;
+  return n + (size_t)snprintf(buf + n, len - n, "%s%s%s%s", n ? ", " : "",
+                              quote_char, name, quote_char);
+}
+
+static int get_enum(const struct itr_cfg_item *item,
+                    const struct enum_name *names, int *out, char *err,
+                    size_t errlen) {
+  char q[QUOTED_LEN];
+  char allowed[128];
+  size_t n = 0;
+  const struct enum_name *e;
+  int ret =
+      check_values(item, ITR_CFG_STRING, false, "one string", err, errlen);
+
+  if (ret < 0)
+    return ret;
+  for (e = names; e->name != NULL; e++) {
+    if (strcasecmp(e->name, item->values[0].v.string) == 0) {
+      *out = e->value;
+      return 0;
+    }
+  }
+  quote(item->values[0].v.string, q, sizeof(q));
+  allowed[0] = '\0';
+  for (e = names; e->name != NULL; e++)
+    n = append_name(allowed, sizeof(allowed), n, e->name, "\"");
+  return fail(err, errlen, "Option \"%s\": %s is not valid (allowed: %s)",
+              item->key, q, allowed);
+}
+
+static const char *enum_to_name(const struct enum_name *names, int value) {
+  for (; names->name != NULL; names++)
+    if (names->value == value)
+      return names->name;
+  return "unknown";
+}
+
+/* The kernel's rules for a network device name (dev_valid_name), except
+ * the length, which add_interface() reports with the numbers. */
+static const char *bad_ifname_reason(const char *name) {
+  size_t i;
+
+  if (name[0] == '\0')
+    return "is empty";
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return "is reserved";
+  for (i = 0; name[i] != '\0'; i++) {
+    if (name[i] == '/')
+      return "must not contain '/'";
+    if (name[i] == ':')
+      return "must not contain ':'";
+    if (isspace((unsigned char)name[i]))
+      return "must not contain whitespace";
+  }
+  return NULL;
+}
+
+static int add_interface(struct itr_config *cfg, const char *key,
+                         const char *name, char *err, size_t errlen) {
+  char q[QUOTED_LEN];
+  const char *reason = bad_ifname_reason(name);
+  size_t len = strlen(name);
+  size_t i;
+
+  quote(name, q, sizeof(q));
+  if (reason != NULL)
+    return fail(err, errlen, "Option \"%s\": interface name %s %s", key, q,
+                reason);
+  if (len >= IF_NAMESIZE)
+    return fail(err, errlen,
+                "Option \"%s\": interface name %s is too long (%zu "
+                "characters, at most %d)",
+                key, q, len, IF_NAMESIZE - 1);
+  for (i = 0; i < cfg->interfaces_num; i++)
+    if (strcmp(cfg->interfaces[i], name) == 0)
+      return fail(err, errlen, "Option \"%s\": interface %s is listed twice",
+                  key, q);
+  if (cfg->interfaces_num >= ITR_MAX_INTERFACES)
+    return fail(err, errlen,
+                "Option \"%s\": interface %s is one too many (at most %d "
+                "interfaces)",
+                key, q, ITR_MAX_INTERFACES);
+  memcpy(cfg->interfaces[cfg->interfaces_num++], name, len + 1);
+  return 0;
+}
+
+static int opt_interface(struct itr_config *cfg,
+                         const struct itr_cfg_item *item, char *err,
+                         size_t errlen) {
+  int ret = check_values(item, ITR_CFG_STRING, true, "one or more strings", err,
+                         errlen);
+  int i;
+
+  for (i = 0; ret == 0 && i < item->values_num; i++)
+    ret = add_interface(cfg, item->key, item->values[i].v.string, err, errlen);
+  return ret;
+}
+
+static int opt_xdp_mode(struct itr_config *cfg, const struct itr_cfg_item *item,
+                        char *err, size_t errlen) {
+  int v = 0;
+  int ret = get_enum(item, xdp_modes, &v, err, errlen);
+
+  if (ret == 0)
+    cfg->xdp_mode = (enum itr_xdp_mode)v;
+  return ret;
+}
+
+static int opt_direction(struct itr_config *cfg,
+                         const struct itr_cfg_item *item, char *err,
+                         size_t errlen) {
+  int v = 0;
+  int ret = get_enum(item, directions, &v, err, errlen);
+
+  if (ret == 0)
+    cfg->direction = (enum itr_direction)v;
+  return ret;
+}
+
+static int opt_max_entries(struct itr_config *cfg,
+                           const struct itr_cfg_item *item, char *err,
+                           size_t errlen) {
+  return get_uint32(item, ITR_MIN_MAX_ENTRIES, ITR_MAX_MAX_ENTRIES, "",
+                    &cfg->max_entries, err, errlen);
+}
+
+static int opt_expire_idle(struct itr_config *cfg,
+                           const struct itr_cfg_item *item, char *err,
+                           size_t errlen) {
+  return get_uint32(item, 0, ITR_MAX_EXPIRE_IDLE, " seconds; 0 = never",
+                    &cfg->expire_idle, err, errlen);
+}
+
+struct option {
+  const char *key;
+  int (*apply)(struct itr_config *cfg, const struct itr_cfg_item *item,
+               char *err, size_t errlen);
+};
+
+static const struct option options[] = {
+    {"Interface", opt_interface},    {"XDPMode", opt_xdp_mode},
+    {"Direction", opt_direction},    {"MaxEntries", opt_max_entries},
+    {"ExpireIdle", opt_expire_idle},
+};
+
+#define OPTIONS_NUM (sizeof(options) / sizeof(options[0]))
+
+static int apply_option(struct itr_config *cfg, const struct itr_cfg_item *item,
+                        char *err, size_t errlen) {
+  char q[QUOTED_LEN];
+  char known[128];
+  size_t n = 0;
+  size_t i;
+
+  if (item->key == NULL)
+    return fail(err, errlen, "Option without a name");
+  for (i = 0; i < OPTIONS_NUM; i++)
+    if (strcasecmp(options[i].key, item->key) == 0)
+      return options[i].apply(cfg, item, err, errlen);
+  known[0] = '\0';
+  for (i = 0; i < OPTIONS_NUM; i++)
+    n = append_name(known, sizeof(known), n, options[i].key, "");
+  quote(item->key, q, sizeof(q));
+  return fail(err, errlen, "Unknown option %s (known options: %s)", q, known);
+}
+
+void itr_config_init(struct itr_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->xdp_mode = ITR_XDP_AUTO;
+  cfg->direction = ITR_DIR_BOTH;
+  cfg->max_entries = ITR_DEFAULT_MAX_ENTRIES;
+  cfg->expire_idle = ITR_DEFAULT_EXPIRE_IDLE;
+}
+
+int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
+                     char *err, size_t errlen) {
+  struct itr_config tmp = *cfg;
+  int i;
+
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+  for (i = 0; block != NULL && i < block->children_num; i++) {
+    int ret = apply_option(&tmp, &block->children[i], err, errlen);
+
+    if (ret < 0)
+      return ret;
+  }
+  if (tmp.interfaces_num == 0)
+    return fail(err, errlen,
+                "Option \"Interface\" is missing: name at least one network "
+                "interface to count traffic on");
+  *cfg = tmp;
+  return 0;
+}
+
+const char *itr_xdp_mode_name(enum itr_xdp_mode mode) {
+  return enum_to_name(xdp_modes, (int)mode);
+}
+
+const char *itr_direction_name(enum itr_direction dir) {
+  return enum_to_name(directions, (int)dir);
+}

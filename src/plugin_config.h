@@ -1,0 +1,82 @@
+/*
+ * Plugin configuration: parsing and validation.
+ *
+ * Pure logic: libc only, no collectd or libbpf headers. The collectd glue
+ * translates collectd's oconfig tree into struct itr_cfg_item and hands it
+ * to itr_config_parse().
+ */
+#ifndef ITR_PLUGIN_CONFIG_H
+#define ITR_PLUGIN_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ITR_MAX_INTERFACES 64
+
+#define ITR_DEFAULT_MAX_ENTRIES 65536u
+#define ITR_MIN_MAX_ENTRIES 16u
+#define ITR_MAX_MAX_ENTRIES 16777216u
+#define ITR_DEFAULT_EXPIRE_IDLE 300u
+#define ITR_MAX_EXPIRE_IDLE 31536000u /* one year */
+
+enum itr_xdp_mode {
+  ITR_XDP_AUTO = 0, /* native, else generic */
+  ITR_XDP_NATIVE,
+  ITR_XDP_GENERIC,
+};
+
+enum itr_direction {
+  ITR_DIR_INGRESS = 1,
+  ITR_DIR_EGRESS = 2,
+  ITR_DIR_BOTH = 3,
+};
+
+struct itr_config {
+  char interfaces[ITR_MAX_INTERFACES][IF_NAMESIZE];
+  size_t interfaces_num;
+  enum itr_xdp_mode xdp_mode;
+  enum itr_direction direction;
+  uint32_t max_entries; /* addresses in the kernel table */
+  uint32_t expire_idle; /* seconds; 0 = never expire */
+};
+
+/* A configuration tree, the shape of collectd's oconfig_item_t. */
+enum itr_cfg_type {
+  ITR_CFG_STRING,
+  ITR_CFG_NUMBER,
+  ITR_CFG_BOOLEAN,
+};
+
+struct itr_cfg_value {
+  enum itr_cfg_type type;
+  union {
+    const char *string;
+    double number;
+    bool boolean;
+  } v;
+};
+
+struct itr_cfg_item {
+  const char *key;
+  const struct itr_cfg_value *values;
+  int values_num;
+  const struct itr_cfg_item *children;
+  int children_num;
+};
+
+/* Sets every option to its default. */
+void itr_config_init(struct itr_config *cfg);
+
+/* Applies the children of the <Plugin iptraffic> block and validates the
+ * result (at least one Interface). Returns 0, or -EINVAL with a one-line
+ * message naming the option, the value and the reason in err. */
+int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
+                     char *err, size_t errlen);
+
+/* Names of enum values, as written in the configuration. */
+const char *itr_xdp_mode_name(enum itr_xdp_mode mode);
+const char *itr_direction_name(enum itr_direction dir);
+
+#endif /* ITR_PLUGIN_CONFIG_H */

@@ -1,0 +1,222 @@
+/*
+ * Userspace snapshot of the kernel's address table.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+#define EMPTY UINT32_MAX
+
+struct itr_table {
+  struct itr_entry *entries; /* dense, count used */
+  size_t count;
+  size_t capacity;
+  uint32_t *index; /* open addressing, linear probing; EMPTY or an entry */
+  size_t mask;     /* index size - 1; the index is at least twice capacity */
+  uint32_t generation;
+};
+
+static size_t hash_key(const struct iptraffic_key *key) {
+  /* FNV-1a over the key's bytes, then a final mix so linear probing sees
+   * well spread low bits. */
+  const unsigned char *p = (const unsigned char *)key;
+  uint64_t h = 14695981039346656037ull;
+
+  for (size_t i = 0; i < sizeof(*key); i++) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  h ^= h >> 29;
+  return (size_t)h;
+}
+
+static bool key_equal(const struct iptraffic_key *a,
+                      const struct iptraffic_key *b) {
+  return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+struct itr_table *itr_table_new(size_t capacity) {
+  struct itr_table *t;
+  size_t slots = 16;
+
+  if (capacity == 0 || capacity >= EMPTY / 2)
+    return NULL;
+  while (slots < capacity * 2)
+    slots *= 2;
+  t = calloc(1, sizeof(*t));
+  if (!t)
+    return NULL;
+  t->entries = calloc(capacity, sizeof(*t->entries));
+  t->index = malloc(slots * sizeof(*t->index));
+  if (!t->entries || !t->index) {
+    itr_table_free(t);
+    return NULL;
+  }
+  memset(t->index, 0xff, slots * sizeof(*t->index));
+  t->capacity = capacity;
+  t->mask = slots - 1;
+  return t;
+}
+
+void itr_table_free(struct itr_table *t) {
+  if (!t)
+    return;
+  free(t->entries);
+  free(t->index);
+  free(t);
+}
+
+size_t itr_table_count(const struct itr_table *t) {
+  return t->count;
+}
+
+size_t itr_table_capacity(const struct itr_table *t) {
+  return t->capacity;
+}
+
+struct itr_entry *itr_table_entries(struct itr_table *t) {
+  return t->entries;
+}
+
+/* The index slot that holds key, or the empty slot where it would go. */
+static size_t find_slot(const struct itr_table *t,
+                        const struct iptraffic_key *key) {
+  size_t i = hash_key(key) & t->mask;
+
+  while (t->index[i] != EMPTY && !key_equal(&t->entries[t->index[i]].key, key))
+    i = (i + 1) & t->mask;
+  return i;
+}
+
+struct itr_entry *itr_table_find(struct itr_table *t,
+                                 const struct iptraffic_key *key) {
+  uint32_t e = t->index[find_slot(t, key)];
+
+  return e == EMPTY ? NULL : &t->entries[e];
+}
+
+void itr_table_begin_pass(struct itr_table *t) {
+  t->generation++;
+}
+
+int itr_table_record(struct itr_table *t, const struct iptraffic_key *key,
+                     const struct itr_counters *c, uint64_t now) {
+  size_t slot = find_slot(t, key);
+  struct itr_entry *e;
+
+  if (t->index[slot] == EMPTY) {
+    if (t->count == t->capacity)
+      return -ENOSPC;
+    t->index[slot] = (uint32_t)t->count;
+    e = &t->entries[t->count++];
+    e->key = *key;
+    e->changed = true;
+  } else {
+    e = &t->entries[t->index[slot]];
+    e->changed = memcmp(&e->counters, c, sizeof(*c)) != 0;
+  }
+  if (e->changed) {
+    e->counters = *c;
+    e->last_change = now;
+  }
+  e->generation = t->generation;
+  return 0;
+}
+
+/* Empties index slot i and moves later entries of its probe run back, so
+ * that every key stays reachable from its home slot. */
+static void index_delete(struct itr_table *t, size_t i) {
+  size_t j = i;
+
+  for (;;) {
+    t->index[i] = EMPTY;
+    for (;;) {
+      size_t home;
+
+      j = (j + 1) & t->mask;
+      if (t->index[j] == EMPTY)
+        return;
+      home = hash_key(&t->entries[t->index[j]].key) & t->mask;
+      /* Keep j where it is if its home lies cyclically in (i, j]. */
+      if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+        continue;
+      break;
+    }
+    t->index[i] = t->index[j];
+    i = j;
+  }
+}
+
+static void remove_at(struct itr_table *t, size_t slot) {
+  uint32_t e = t->index[slot];
+  uint32_t last = (uint32_t)(t->count - 1);
+
+  index_delete(t, slot);
+  if (e != last) {
+    /* Move the last entry into the hole and repoint its slot. */
+    size_t moved = find_slot(t, &t->entries[last].key);
+
+    t->entries[e] = t->entries[last];
+    t->index[moved] = e;
+  }
+  t->count--;
+}
+
+int itr_table_remove(struct itr_table *t, const struct iptraffic_key *key) {
+  size_t slot = find_slot(t, key);
+
+  if (t->index[slot] == EMPTY)
+    return -ENOENT;
+  remove_at(t, slot);
+  return 0;
+}
+
+size_t itr_table_end_pass(struct itr_table *t) {
+  size_t removed = 0;
+  size_t i = 0;
+
+  while (i < t->count) {
+    if (t->entries[i].generation == t->generation) {
+      i++;
+      continue;
+    }
+    /* The last entry moves to i: look at i again. */
+    remove_at(t, find_slot(t, &t->entries[i].key));
+    removed++;
+  }
+  return removed;
+}
+
+bool itr_key_is_special(const struct iptraffic_key *key) {
+  return key->kind != IPTRAFFIC_KIND_IPV4 && key->kind != IPTRAFFIC_KIND_IPV6;
+}
+
+size_t itr_table_collect_idle(const struct itr_table *t, uint64_t now,
+                              uint64_t idle, struct iptraffic_key *out,
+                              size_t max) {
+  size_t n = 0;
+
+  if (idle == 0)
+    return 0;
+  for (size_t i = 0; i < t->count && n < max; i++) {
+    const struct itr_entry *e = &t->entries[i];
+
+    if (!itr_key_is_special(&e->key) && now >= e->last_change &&
+        now - e->last_change >= idle)
+      out[n++] = e->key;
+  }
+  return n;
+}
+
+void itr_percpu_sum(const struct iptraffic_value *percpu, unsigned ncpus,
+                    struct itr_counters *out) {
+  memset(out, 0, sizeof(*out));
+  for (unsigned cpu = 0; cpu < ncpus; cpu++) {
+    out->rx_bytes += percpu[cpu].rx_bytes;
+    out->rx_packets += percpu[cpu].rx_packets;
+    out->tx_bytes += percpu[cpu].tx_bytes;
+    out->tx_packets += percpu[cpu].tx_packets;
+  }
+}
