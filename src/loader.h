@@ -1,0 +1,63 @@
+/*
+ * The libbpf side of the plugin: load the BPF programs, attach them to
+ * interfaces, detach them.
+ *
+ * Functions return 0 or a negative errno; they do not log. libbpf's own
+ * messages go to the function given to itr_loader_set_print().
+ */
+#ifndef ITR_LOADER_H
+#define ITR_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "plugin_config.h"
+
+enum itr_log_level {
+  ITR_LOG_DEBUG,
+  ITR_LOG_INFO,
+  ITR_LOG_WARNING,
+};
+
+typedef void (*itr_print_fn)(enum itr_log_level level, const char *msg);
+
+/* Routes libbpf's messages (one line each, no trailing newline) to fn;
+ * libbpf's info messages arrive as ITR_LOG_DEBUG. */
+void itr_loader_set_print(itr_print_fn fn);
+
+struct itr_loader;
+
+/* Opens the embedded BPF object, sizes the address table to capacity keys
+ * and loads it into the kernel. */
+int itr_loader_open(struct itr_loader **out, uint32_t capacity);
+void itr_loader_close(struct itr_loader *l);
+
+int itr_loader_map_fd(const struct itr_loader *l);
+int itr_loader_xdp_fd(const struct itr_loader *l);
+
+/* An XDP program attached to one interface by the plugin. */
+struct itr_xdp_attachment {
+  int ifindex;
+  int link_fd;    /* >= 0 when attached through a bpf_link */
+  uint32_t flags; /* XDP_FLAGS_* used when attached through netlink */
+  bool native;    /* native (driver) mode; else generic (skb) mode */
+  bool attached;
+  int native_err;    /* auto mode: why native mode failed (0 if it did not) */
+  bool used_netlink; /* the kernel has no XDP links (before 5.9) */
+};
+
+/* Attaches the XDP program to ifindex in the given mode; in auto mode tries
+ * native first and falls back to generic when the driver has no native
+ * XDP (native_err tells why). Never replaces a program that is already
+ * attached: -EBUSY then (see itr_xdp_query). */
+int itr_xdp_attach(struct itr_loader *l, int ifindex, enum itr_xdp_mode mode,
+                   struct itr_xdp_attachment *a);
+
+/* Detaches what itr_xdp_attach attached, and nothing else. Safe to call
+ * on a detached attachment. */
+int itr_xdp_detach(struct itr_loader *l, struct itr_xdp_attachment *a);
+
+/* The XDP program attached to ifindex: its id (0 if none) and name. */
+int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len);
+
+#endif /* ITR_LOADER_H */
