@@ -1,0 +1,455 @@
+/**
+ * collectd - iptraffic plugin: traffic per IP address, counted with XDP.
+ *
+ * This file is the collectd glue only: it turns collectd's configuration
+ * into struct itr_config, loads and attaches the BPF programs on init,
+ * dispatches one value list per address and counter type on every read and
+ * detaches everything on shutdown.
+ */
+#include "collectd.h"
+#include "plugin.h"
+#include "utils/common/common.h"
+#include "utils_complain.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "loader.h"
+#include "plugin_config.h"
+#include "reader.h"
+#include "table.h"
+
+#define PLUGIN_NAME "iptraffic"
+#define LOG_PREFIX PLUGIN_NAME " plugin: "
+
+struct iface {
+  const char *name; /* points into cfg.interfaces */
+  struct itr_xdp_attachment xdp;
+  size_t addresses; /* tracked addresses, counted during dispatch */
+  c_complain_t complaint;
+};
+
+static struct itr_config cfg;
+static bool configured;
+
+static struct iface ifaces[ITR_MAX_INTERFACES];
+static struct itr_loader *loader;
+static struct itr_reader *reader;
+static struct itr_table *table;
+static struct iptraffic_key *expired; /* scratch, table capacity long */
+static bool told_no_batch, told_no_lookup_and_delete, told_no_links;
+static c_complain_t read_complaint = C_COMPLAIN_INIT_STATIC;
+
+/* --- Configuration ------------------------------------------------------ */
+
+static void free_items(struct itr_cfg_item *items, int num) {
+  for (int i = 0; i < num; i++) {
+    free((void *)items[i].values);
+    free_items((struct itr_cfg_item *)items[i].children, items[i].children_num);
+  }
+  free(items);
+}
+
+/* Mirrors collectd's tree in the shape the pure config module reads. */
+static struct itr_cfg_item *convert_items(const oconfig_item_t *ci, int num) {
+  struct itr_cfg_item *items = calloc(num > 0 ? num : 1, sizeof(*items));
+
+  if (!items)
+    return NULL;
+  for (int i = 0; i < num; i++) {
+    struct itr_cfg_value *values =
+        calloc(ci[i].values_num > 0 ? ci[i].values_num : 1, sizeof(*values));
+
+    items[i].key = ci[i].key;
+    items[i].values = values;
+    items[i].values_num = ci[i].values_num;
+    items[i].children_num = ci[i].children_num;
+    items[i].children = convert_items(ci[i].children, ci[i].children_num);
+    if (!values || !items[i].children) {
+      free_items(items, i + 1);
+      return NULL;
+    }
+    for (int j = 0; j < ci[i].values_num; j++) {
+      const oconfig_value_t *v = &ci[i].values[j];
+
+      if (v->type == OCONFIG_TYPE_STRING) {
+        values[j].type = ITR_CFG_STRING;
+        values[j].v.string = v->value.string;
+      } else if (v->type == OCONFIG_TYPE_NUMBER) {
+        values[j].type = ITR_CFG_NUMBER;
+        values[j].v.number = v->value.number;
+      } else {
+        values[j].type = ITR_CFG_BOOLEAN;
+        values[j].v.boolean = v->value.boolean != 0;
+      }
+    }
+  }
+  return items;
+}
+
+static int iptraffic_config(oconfig_item_t *ci) {
+  struct itr_cfg_item block = {.key = ci->key,
+                               .children_num = ci->children_num};
+  char err[256];
+  int status;
+
+  if (configured) {
+    ERROR(LOG_PREFIX "only one <Plugin %s> block is supported", PLUGIN_NAME);
+    return -1;
+  }
+  block.children = convert_items(ci->children, ci->children_num);
+  if (!block.children) {
+    ERROR(LOG_PREFIX "out of memory reading the configuration");
+    return -1;
+  }
+  itr_config_init(&cfg);
+  status = itr_config_parse(&cfg, &block, err, sizeof(err));
+  free_items((struct itr_cfg_item *)block.children, block.children_num);
+  if (status != 0) {
+    ERROR(LOG_PREFIX "%s", err);
+    return -1;
+  }
+  configured = true;
+  return 0;
+}
+
+/* --- Attaching ------------------------------------------------------------ */
+
+static void log_libbpf(enum itr_log_level level, const char *msg) {
+  int prio = level == ITR_LOG_WARNING ? LOG_WARNING
+             : level == ITR_LOG_INFO  ? LOG_INFO
+                                      : LOG_DEBUG;
+
+  plugin_log(prio, LOG_PREFIX "libbpf: %s", msg);
+}
+
+static void explain_load_error(int err) {
+  if (err == -EPERM || err == -EACCES)
+    ERROR(LOG_PREFIX "the kernel refused to load the BPF program (%s): "
+                     "the plugin needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN "
+                     "(or CAP_SYS_ADMIN before Linux 5.8); run collectd as "
+                     "root or grant it these capabilities",
+          STRERROR(-err));
+  else
+    ERROR(LOG_PREFIX "loading the BPF program failed: %s; the libbpf "
+                     "messages above say which step (Linux 5.4 or newer is "
+                     "required)",
+          STRERROR(-err));
+}
+
+static void explain_attach_error(struct iface *ifc, int ifindex, int err) {
+  const char *mode = itr_xdp_mode_name(cfg.xdp_mode);
+
+  if (err == -EBUSY) {
+    uint32_t id = 0;
+    char name[64] = "";
+
+    itr_xdp_query(ifindex, &id, name, sizeof(name));
+    ERROR(LOG_PREFIX "interface %s already has an XDP program (id %u, "
+                     "name \"%s\"); it is left in place and %s is not "
+                     "counted. Remove it (ip link set dev %s xdp off) if it "
+                     "is stale, or run the plugin on another interface",
+          ifc->name, id, name, ifc->name, ifc->name);
+  } else if (err == -EOPNOTSUPP && cfg.xdp_mode == ITR_XDP_NATIVE) {
+    ERROR(LOG_PREFIX "interface %s: the driver has no native XDP support "
+                     "(%s); set XDPMode \"auto\" or \"generic\"",
+          ifc->name, STRERROR(-err));
+  } else if (err == -EPERM || err == -EACCES) {
+    ERROR(LOG_PREFIX "interface %s: attaching XDP was refused (%s): the "
+                     "plugin needs CAP_NET_ADMIN",
+          ifc->name, STRERROR(-err));
+  } else {
+    ERROR(LOG_PREFIX "interface %s: attaching XDP in %s mode failed: %s",
+          ifc->name, mode, STRERROR(-err));
+  }
+}
+
+/* Creates the interface's special keys, so that non-ip, malformed and
+ * untracked always have an entry even when the table is full. */
+static int create_special_keys(int ifindex) {
+  static const uint8_t kinds[IPTRAFFIC_NUM_SPECIAL] = {
+      IPTRAFFIC_KIND_NONIP, IPTRAFFIC_KIND_MALFORMED, IPTRAFFIC_KIND_UNTRACKED};
+
+  for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
+    struct iptraffic_key key = {.ifindex = (uint32_t)ifindex, .kind = kinds[i]};
+    int err = itr_reader_create(reader, &key);
+
+    if (err)
+      return err;
+  }
+  return 0;
+}
+
+/* Attaches to the interface if it exists. Returns 0, -ENODEV when it does
+ * not exist (yet), or another negative errno (logged). */
+static int attach_iface(struct iface *ifc) {
+  int ifindex = (int)if_nametoindex(ifc->name);
+  int err;
+
+  if (ifindex == 0)
+    return -ENODEV;
+  err = create_special_keys(ifindex);
+  if (err) {
+    ERROR(LOG_PREFIX "interface %s: creating its table entries failed: %s",
+          ifc->name, STRERROR(-err));
+    return err;
+  }
+  err = itr_xdp_attach(loader, ifindex, cfg.xdp_mode, &ifc->xdp);
+  if (err) {
+    explain_attach_error(ifc, ifindex, err);
+    return err;
+  }
+  if (ifc->xdp.native_err)
+    INFO(LOG_PREFIX "interface %s: no native XDP in its driver (%s), using "
+                    "generic XDP",
+         ifc->name, STRERROR(-ifc->xdp.native_err));
+  if (ifc->xdp.used_netlink && !told_no_links) {
+    INFO(LOG_PREFIX "the kernel has no XDP links (Linux < 5.9): attached "
+                    "through netlink; if collectd is killed, remove the "
+                    "program with ip link set dev IFACE xdp off");
+    told_no_links = true;
+  }
+  INFO(LOG_PREFIX "interface %s (ifindex %d): counting ingress with XDP in "
+                  "%s mode",
+       ifc->name, ifindex, ifc->xdp.native ? "native" : "generic");
+  return 0;
+}
+
+/* Forgets an interface's keys, in the kernel and in the snapshot: its
+ * index is gone (the interface was removed) or belongs to another one. */
+static void forget_ifindex(int ifindex) {
+  struct itr_entry *entries = itr_table_entries(table);
+  size_t i = 0;
+
+  while (i < itr_table_count(table)) {
+    struct iptraffic_key key = entries[i].key;
+    struct itr_counters last;
+
+    if (key.ifindex != (uint32_t)ifindex) {
+      i++;
+      continue;
+    }
+    itr_reader_delete(reader, &key, &last); /* may be gone with it */
+    itr_table_remove(table, &key);          /* the last entry moves to i */
+  }
+}
+
+/* Follows the interface coming, going and coming back. */
+static void check_iface(struct iface *ifc) {
+  int err;
+
+  if (ifc->xdp.attached) {
+    int ifindex = ifc->xdp.ifindex;
+
+    if ((int)if_nametoindex(ifc->name) == ifindex)
+      return;
+    WARNING(LOG_PREFIX "interface %s (ifindex %d) disappeared; counting "
+                       "resumes when it comes back",
+            ifc->name, ifindex);
+    itr_xdp_detach(loader, &ifc->xdp);
+    forget_ifindex(ifindex);
+  }
+  err = attach_iface(ifc);
+  if (err == 0) {
+    c_release(LOG_INFO, &ifc->complaint,
+              LOG_PREFIX "interface %s appeared, counting", ifc->name);
+  } else if (err == -ENODEV) {
+    c_complain(LOG_WARNING, &ifc->complaint,
+               LOG_PREFIX "interface %s does not exist (yet); the plugin "
+                          "attaches when it appears",
+               ifc->name);
+  }
+}
+
+/* --- Callbacks -------------------------------------------------------------
+ */
+
+static int iptraffic_shutdown(void) {
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    if (loader)
+      itr_xdp_detach(loader, &ifaces[i].xdp);
+  itr_reader_free(reader);
+  reader = NULL;
+  itr_table_free(table);
+  table = NULL;
+  free(expired);
+  expired = NULL;
+  itr_loader_close(loader);
+  loader = NULL;
+  itr_loader_set_print(NULL);
+  return 0;
+}
+
+static int iptraffic_init(void) {
+  uint32_t capacity;
+  int err;
+
+  if (!configured) {
+    ERROR(LOG_PREFIX "no interface configured: add <Plugin %s> with at "
+                     "least one Interface \"NAME\" to collectd.conf",
+          PLUGIN_NAME);
+    return -1;
+  }
+  if (loader)
+    return 0; /* already initialized */
+
+  itr_loader_set_print(log_libbpf);
+  capacity = cfg.max_entries + IPTRAFFIC_NUM_SPECIAL * cfg.interfaces_num;
+  err = itr_loader_open(&loader, capacity);
+  if (err) {
+    explain_load_error(err);
+    iptraffic_shutdown();
+    return -1;
+  }
+  table = itr_table_new(capacity);
+  expired = calloc(capacity, sizeof(*expired));
+  err = itr_reader_new(&reader, itr_loader_map_fd(loader));
+  if (!table || !expired || err) {
+    ERROR(LOG_PREFIX "allocating the address table (%u entries) failed",
+          capacity);
+    iptraffic_shutdown();
+    return -1;
+  }
+
+  for (size_t i = 0; i < cfg.interfaces_num; i++) {
+    struct iface *ifc = &ifaces[i];
+
+    memset(ifc, 0, sizeof(*ifc));
+    ifc->name = cfg.interfaces[i];
+    ifc->xdp.link_fd = -1;
+    C_COMPLAIN_INIT(&ifc->complaint);
+    err = attach_iface(ifc);
+    if (err == -ENODEV) {
+      c_complain(LOG_WARNING, &ifc->complaint,
+                 LOG_PREFIX "interface %s does not exist (yet); the plugin "
+                            "attaches when it appears",
+                 ifc->name);
+    } else if (err) {
+      iptraffic_shutdown();
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void submit(const char *ifname, const char *type, const char *instance,
+                   const value_t *values, size_t values_len, cdtime_t time) {
+  value_list_t vl = VALUE_LIST_INIT;
+
+  vl.values = (value_t *)values;
+  vl.values_len = values_len;
+  vl.time = time;
+  sstrncpy(vl.plugin, PLUGIN_NAME, sizeof(vl.plugin));
+  sstrncpy(vl.plugin_instance, ifname, sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, type, sizeof(vl.type));
+  sstrncpy(vl.type_instance, instance, sizeof(vl.type_instance));
+  plugin_dispatch_values(&vl);
+}
+
+static struct iface *iface_by_index(uint32_t ifindex) {
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    if (ifaces[i].xdp.attached && (uint32_t)ifaces[i].xdp.ifindex == ifindex)
+      return &ifaces[i];
+  return NULL;
+}
+
+static void submit_entry(const struct itr_entry *e, cdtime_t time) {
+  struct iface *ifc = iface_by_index(e->key.ifindex);
+  char instance[ITR_INSTANCE_LEN];
+  value_t octets[2], packets[2];
+
+  if (!ifc || itr_key_format(&e->key, instance, sizeof(instance)) != 0)
+    return;
+  if (!itr_key_is_special(&e->key))
+    ifc->addresses++;
+  octets[0].derive = (derive_t)e->counters.rx_bytes;
+  octets[1].derive = (derive_t)e->counters.tx_bytes;
+  packets[0].derive = (derive_t)e->counters.rx_packets;
+  packets[1].derive = (derive_t)e->counters.tx_packets;
+  submit(ifc->name, "if_octets", instance, octets, 2, time);
+  submit(ifc->name, "if_packets", instance, packets, 2, time);
+}
+
+static void submit_health(const struct iface *ifc, cdtime_t time) {
+  value_t addresses = {.gauge = (gauge_t)ifc->addresses};
+  value_t capacity = {.gauge = (gauge_t)cfg.max_entries};
+
+  submit(ifc->name, "count", "addresses", &addresses, 1, time);
+  submit(ifc->name, "count", "capacity", &capacity, 1, time);
+}
+
+/* Drops the addresses idle for ExpireIdle from the kernel table. Their
+ * last counters stay in the snapshot for this interval's dispatch. */
+static size_t expire_idle(uint64_t now_ms) {
+  size_t n =
+      itr_table_collect_idle(table, now_ms, (uint64_t)cfg.expire_idle * 1000,
+                             expired, itr_table_capacity(table));
+
+  for (size_t i = 0; i < n; i++) {
+    struct itr_counters last;
+    struct itr_entry *e;
+
+    if (itr_reader_delete(reader, &expired[i], &last) != 0)
+      continue; /* gone already; the next pass drops it */
+    e = itr_table_find(table, &expired[i]);
+    if (e)
+      e->counters = last;
+  }
+  return n;
+}
+
+static int iptraffic_read(void) {
+  cdtime_t now = cdtime();
+  uint64_t now_ms = CDTIME_T_TO_MS(now);
+  struct itr_entry *entries;
+  size_t n_expired;
+  int err;
+
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    check_iface(&ifaces[i]);
+
+  err = itr_reader_pass(reader, table, now_ms);
+  if (itr_reader_no_batch(reader) && !told_no_batch) {
+    INFO(LOG_PREFIX "the kernel has no batch map operations (Linux < 5.6): "
+                    "reading the table key by key");
+    told_no_batch = true;
+  }
+  if (err) {
+    c_complain(LOG_ERR, &read_complaint,
+               LOG_PREFIX "reading the address table failed: %s",
+               STRERROR(-err));
+    return -1;
+  }
+  c_release(LOG_INFO, &read_complaint,
+            LOG_PREFIX "reading the address table works again");
+
+  n_expired = expire_idle(now_ms);
+  if (itr_reader_no_lookup_and_delete(reader) && !told_no_lookup_and_delete) {
+    INFO(LOG_PREFIX "the kernel cannot look up and delete per-CPU entries "
+                    "in one step (Linux < 5.14): expiring with two");
+    told_no_lookup_and_delete = true;
+  }
+
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    ifaces[i].addresses = 0;
+  entries = itr_table_entries(table);
+  for (size_t i = 0; i < itr_table_count(table); i++)
+    submit_entry(&entries[i], now);
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    if (ifaces[i].xdp.attached)
+      submit_health(&ifaces[i], now);
+
+  for (size_t i = 0; i < n_expired; i++)
+    itr_table_remove(table, &expired[i]);
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, iptraffic_config);
+  plugin_register_init(PLUGIN_NAME, iptraffic_init);
+  plugin_register_read(PLUGIN_NAME, iptraffic_read);
+  plugin_register_shutdown(PLUGIN_NAME, iptraffic_shutdown);
+}
