@@ -1,0 +1,407 @@
+/*
+ * BPF program tests: the real XDP program, loaded into the running kernel
+ * through the plugin's loader, runs crafted frames (bpf_prog_test_run);
+ * the table's contents are then checked exactly.
+ *
+ * Needs root (CAP_BPF); exits 77 (skip) otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "frames.h"
+#include "loader.h"
+#include "reader.h"
+#include "table.h"
+
+#define SKIP 77
+#define CAPACITY 64
+
+static int failures;
+static int checks;
+
+/* The ingress ifindex the kernel gives test runs (0, or loopback's on
+ * kernels that run them on the loopback device). */
+static uint32_t test_ifindex;
+
+#define EXPECT(cond, ...)                                                      \
+  do {                                                                         \
+    checks++;                                                                  \
+    if (!(cond)) {                                                             \
+      failures++;                                                              \
+      fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                    \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+    }                                                                          \
+  } while (0)
+
+/* A loaded program with an empty table, read through the plugin's own
+ * reader into a snapshot. */
+struct fixture {
+  struct itr_loader *loader;
+  struct itr_reader *reader;
+  struct itr_table *table;
+};
+
+static void fixture_open(struct fixture *f, uint32_t capacity) {
+  int err = itr_loader_open(&f->loader, capacity);
+
+  if (err) {
+    fprintf(stderr, "loading the BPF program failed: %s\n", strerror(-err));
+    exit(1);
+  }
+  err = itr_reader_new(&f->reader, itr_loader_map_fd(f->loader));
+  f->table = itr_table_new(capacity);
+  if (err || !f->table) {
+    fprintf(stderr, "reader/table setup failed\n");
+    exit(1);
+  }
+}
+
+static void fixture_close(struct fixture *f) {
+  itr_table_free(f->table);
+  itr_reader_free(f->reader);
+  itr_loader_close(f->loader);
+}
+
+/* Runs one frame through the XDP program repeat times. */
+static void run_frame(struct fixture *f, const uint8_t *frame, size_t len,
+                      int repeat) {
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
+              .data_size_in = (uint32_t)len, .repeat = repeat);
+  int err = bpf_prog_test_run_opts(itr_loader_xdp_fd(f->loader), &opts);
+
+  EXPECT(err == 0, "bpf_prog_test_run_opts: %s", strerror(errno));
+  EXPECT(opts.retval == XDP_PASS, "retval %u, want XDP_PASS", opts.retval);
+}
+
+static size_t build(const struct frame_spec *spec, uint8_t *buf, size_t len) {
+  size_t n = frame_build(spec, buf, len);
+
+  if (n == 0) {
+    fprintf(stderr, "frame_build failed\n");
+    exit(1);
+  }
+  return n;
+}
+
+static struct iptraffic_key addr_key(const char *text) {
+  struct iptraffic_key key = {.ifindex = test_ifindex};
+
+  if (inet_pton(AF_INET, text, key.addr) == 1) {
+    key.kind = IPTRAFFIC_KIND_IPV4;
+    key.prefixlen = 32;
+  } else if (inet_pton(AF_INET6, text, key.addr) == 1) {
+    key.kind = IPTRAFFIC_KIND_IPV6;
+    key.prefixlen = 128;
+  } else {
+    fprintf(stderr, "bad address %s\n", text);
+    exit(1);
+  }
+  return key;
+}
+
+static struct iptraffic_key special_key(enum iptraffic_kind kind) {
+  struct iptraffic_key key = {.ifindex = test_ifindex, .kind = kind};
+
+  return key;
+}
+
+/* Reads the table and checks that it holds exactly n keys. */
+static void read_table(struct fixture *f, size_t n) {
+  int err = itr_reader_pass(f->reader, f->table, 1);
+
+  EXPECT(err == 0, "reader pass: %s", strerror(-err));
+  EXPECT(itr_table_count(f->table) == n, "table holds %zu keys, want %zu",
+         itr_table_count(f->table), n);
+}
+
+static void expect_counts(struct fixture *f, const char *what,
+                          struct iptraffic_key key, uint64_t rx_bytes,
+                          uint64_t rx_packets, uint64_t tx_bytes,
+                          uint64_t tx_packets) {
+  const struct itr_entry *e = itr_table_find(f->table, &key);
+
+  EXPECT(e != NULL, "%s: no entry", what);
+  if (!e)
+    return;
+  EXPECT(e->counters.rx_bytes == rx_bytes, "%s: rx_bytes %llu, want %llu", what,
+         (unsigned long long)e->counters.rx_bytes,
+         (unsigned long long)rx_bytes);
+  EXPECT(e->counters.rx_packets == rx_packets, "%s: rx_packets %llu, want %llu",
+         what, (unsigned long long)e->counters.rx_packets,
+         (unsigned long long)rx_packets);
+  EXPECT(e->counters.tx_bytes == tx_bytes, "%s: tx_bytes %llu, want %llu", what,
+         (unsigned long long)e->counters.tx_bytes,
+         (unsigned long long)tx_bytes);
+  EXPECT(e->counters.tx_packets == tx_packets, "%s: tx_packets %llu, want %llu",
+         what, (unsigned long long)e->counters.tx_packets,
+         (unsigned long long)tx_packets);
+}
+
+/* One frame from src to dst, repeat times: src tx and dst rx, nothing
+ * else. */
+static void check_ip_frame(const char *what, const struct frame_spec *spec,
+                           int repeat) {
+  struct fixture f;
+  uint8_t frame[2048];
+  size_t len = build(spec, frame, sizeof(frame));
+
+  fixture_open(&f, CAPACITY);
+  run_frame(&f, frame, len, repeat);
+  read_table(&f, 2);
+  expect_counts(&f, what, addr_key(spec->src), 0, 0, len * repeat, repeat);
+  expect_counts(&f, what, addr_key(spec->dst), len * repeat, repeat, 0, 0);
+  fixture_close(&f);
+}
+
+/* A frame that lands on one special key, rx and tx. */
+static void check_special_frame(const char *what, const uint8_t *frame,
+                                size_t len, enum iptraffic_kind kind) {
+  struct fixture f;
+
+  fixture_open(&f, CAPACITY);
+  run_frame(&f, frame, len, 3);
+  read_table(&f, 1);
+  expect_counts(&f, what, special_key(kind), len * 3, 3, len * 3, 3);
+  fixture_close(&f);
+}
+
+static void test_ipv4(void) {
+  struct frame_spec s = {
+      .family = 4, .src = "10.0.0.1", .dst = "192.0.2.200", .payload_len = 100};
+
+  check_ip_frame("ipv4", &s, 1);
+  check_ip_frame("ipv4 x1000", &s, 1000);
+  s.payload_len = 0;
+  check_ip_frame("ipv4 empty udp", &s, 1);
+}
+
+static void test_ipv4_options(void) {
+  struct frame_spec s = {.family = 4,
+                         .src = "10.0.0.1",
+                         .dst = "10.0.0.2",
+                         .ipv4_options_len = 40,
+                         .payload_len = 10};
+
+  check_ip_frame("ipv4 with 40 bytes of options", &s, 1);
+  s.ipv4_options_len = 4;
+  check_ip_frame("ipv4 with 4 bytes of options", &s, 1);
+}
+
+static void test_ipv4_fragments(void) {
+  struct frame_spec first = {.family = 4,
+                             .src = "10.0.0.1",
+                             .dst = "10.0.0.2",
+                             .more_fragments = true,
+                             .payload_len = 1000};
+  struct frame_spec last = first;
+  uint8_t a[2048], b[2048];
+  size_t alen = build(&first, a, sizeof(a));
+  size_t blen;
+  struct fixture f;
+
+  last.more_fragments = false;
+  last.frag_offset = 126;
+  last.payload_len = 300;
+  blen = build(&last, b, sizeof(b));
+  fixture_open(&f, CAPACITY);
+  run_frame(&f, a, alen, 1);
+  run_frame(&f, b, blen, 1);
+  read_table(&f, 2);
+  expect_counts(&f, "fragments src", addr_key("10.0.0.1"), 0, 0, alen + blen,
+                2);
+  expect_counts(&f, "fragments dst", addr_key("10.0.0.2"), alen + blen, 2, 0,
+                0);
+  fixture_close(&f);
+}
+
+static void test_ipv6(void) {
+  struct frame_spec s = {
+      .family = 6, .src = "2001:db8::1", .dst = "fe80::1:2", .payload_len = 64};
+
+  check_ip_frame("ipv6", &s, 1);
+  s.ipv6_ext_headers = 3;
+  check_ip_frame("ipv6 with extension headers", &s, 7);
+}
+
+static void test_vlan(void) {
+  struct frame_spec s = {.family = 4,
+                         .src = "10.1.0.1",
+                         .dst = "10.1.0.2",
+                         .vlan_num = 1,
+                         .vlan_tpid = {0x8100},
+                         .vlan_id = {10},
+                         .payload_len = 50};
+  uint8_t frame[2048];
+  size_t len;
+
+  check_ip_frame("802.1Q", &s, 1);
+  s.vlan_num = 2;
+  s.vlan_tpid[0] = 0x88a8;
+  s.vlan_tpid[1] = 0x8100;
+  s.vlan_id[1] = 20;
+  check_ip_frame("QinQ", &s, 1);
+  s.family = 6;
+  s.src = "2001:db8::a";
+  s.dst = "2001:db8::b";
+  check_ip_frame("QinQ ipv6", &s, 1);
+
+  /* Deeper than the parser looks: not an IP frame it can read. */
+  s.family = 4;
+  s.src = "10.1.0.1";
+  s.dst = "10.1.0.2";
+  s.vlan_num = 3;
+  s.vlan_tpid[2] = 0x8100;
+  s.vlan_id[2] = 30;
+  len = build(&s, frame, sizeof(frame));
+  check_special_frame("three VLAN tags", frame, len, IPTRAFFIC_KIND_NONIP);
+}
+
+static void test_non_ip(void) {
+  struct frame_spec arp = {.family = 0, .ethertype = 0x0806, .payload_len = 28};
+  struct frame_spec lldp = {
+      .family = 0, .ethertype = 0x88cc, .payload_len = 50};
+  uint8_t frame[2048];
+  size_t len;
+
+  len = build(&arp, frame, sizeof(frame));
+  check_special_frame("arp", frame, len, IPTRAFFIC_KIND_NONIP);
+  len = build(&lldp, frame, sizeof(frame));
+  check_special_frame("lldp", frame, len, IPTRAFFIC_KIND_NONIP);
+  arp.vlan_num = 1;
+  arp.vlan_tpid[0] = 0x8100;
+  len = build(&arp, frame, sizeof(frame));
+  check_special_frame("arp in 802.1Q", frame, len, IPTRAFFIC_KIND_NONIP);
+}
+
+static void test_malformed(void) {
+  struct frame_spec v4 = {
+      .family = 4, .src = "10.0.0.1", .dst = "10.0.0.2", .payload_len = 20};
+  struct frame_spec v6 = {.family = 6,
+                          .src = "2001:db8::1",
+                          .dst = "2001:db8::2",
+                          .payload_len = 20};
+  struct frame_spec vlan = {.family = 4,
+                            .src = "10.0.0.1",
+                            .dst = "10.0.0.2",
+                            .vlan_num = 1,
+                            .vlan_tpid = {0x8100},
+                            .payload_len = 20};
+  const size_t eth = 14;
+  uint8_t frame[2048];
+  size_t len;
+
+  /* IPv4 header cut short. */
+  build(&v4, frame, sizeof(frame));
+  check_special_frame("truncated ipv4", frame, eth + 19,
+                      IPTRAFFIC_KIND_MALFORMED);
+  /* ihl < 5. */
+  len = build(&v4, frame, sizeof(frame));
+  frame[eth] = 0x44;
+  check_special_frame("ipv4 ihl 4", frame, len, IPTRAFFIC_KIND_MALFORMED);
+  /* ihl claims options past the end of the frame. */
+  build(&v4, frame, sizeof(frame));
+  frame[eth] = 0x4f;
+  check_special_frame("ipv4 ihl past end", frame, eth + 40,
+                      IPTRAFFIC_KIND_MALFORMED);
+  /* Version 6 behind ethertype IPv4. */
+  len = build(&v4, frame, sizeof(frame));
+  frame[eth] = 0x65;
+  check_special_frame("ipv4 ethertype, version 6", frame, len,
+                      IPTRAFFIC_KIND_MALFORMED);
+  /* IPv6 header cut short. */
+  build(&v6, frame, sizeof(frame));
+  check_special_frame("truncated ipv6", frame, eth + 39,
+                      IPTRAFFIC_KIND_MALFORMED);
+  /* Version 4 behind ethertype IPv6. */
+  len = build(&v6, frame, sizeof(frame));
+  frame[eth] = 0x40;
+  check_special_frame("ipv6 ethertype, version 4", frame, len,
+                      IPTRAFFIC_KIND_MALFORMED);
+  /* A VLAN ethertype with the tag cut off: 14 bytes in all. */
+  build(&vlan, frame, sizeof(frame));
+  check_special_frame("truncated vlan tag", frame, eth + 2,
+                      IPTRAFFIC_KIND_MALFORMED);
+  /* Shorter than an Ethernet header: the kernel refuses to run such a
+   * frame (test_run needs ETH_HLEN bytes); a real device never delivers
+   * one either. */
+}
+
+static void test_full_table(void) {
+  const uint32_t addresses = 2;
+  struct frame_spec s = {
+      .family = 4, .src = "10.0.0.1", .dst = "10.0.0.2", .payload_len = 10};
+  uint8_t frame[2048];
+  size_t len1, len2, len3;
+  struct fixture f;
+
+  fixture_open(&f, addresses + IPTRAFFIC_NUM_SPECIAL);
+  /* What the plugin does before attaching. */
+  for (int kind = IPTRAFFIC_KIND_NONIP; kind <= IPTRAFFIC_KIND_UNTRACKED;
+       kind++) {
+    struct iptraffic_key key = special_key(kind);
+    EXPECT(itr_reader_create(f.reader, &key) == 0, "create special %d", kind);
+  }
+  len1 = build(&s, frame, sizeof(frame));
+  run_frame(&f, frame, len1, 1); /* fills the table */
+  s.src = "10.0.0.3";            /* new source, known destination */
+  len2 = build(&s, frame, sizeof(frame));
+  run_frame(&f, frame, len2, 1);
+  s.src = "10.0.0.2"; /* known source, new destination */
+  s.dst = "10.0.0.4";
+  s.payload_len = 30;
+  len3 = build(&s, frame, sizeof(frame));
+  run_frame(&f, frame, len3, 2);
+
+  read_table(&f, addresses + IPTRAFFIC_NUM_SPECIAL);
+  expect_counts(&f, "full: first src", addr_key("10.0.0.1"), 0, 0, len1, 1);
+  expect_counts(&f, "full: 10.0.0.2", addr_key("10.0.0.2"), len1 + len2, 2,
+                2 * len3, 2);
+  expect_counts(&f, "full: untracked", special_key(IPTRAFFIC_KIND_UNTRACKED),
+                2 * len3, 2, len2, 1);
+  expect_counts(&f, "full: non-ip", special_key(IPTRAFFIC_KIND_NONIP), 0, 0, 0,
+                0);
+  fixture_close(&f);
+}
+
+/* Learns the ifindex test runs carry from one ARP frame. */
+static void probe_test_ifindex(void) {
+  struct frame_spec arp = {.family = 0, .ethertype = 0x0806,
+                           .payload_len = 28};
+  uint8_t frame[128];
+  size_t len = build(&arp, frame, sizeof(frame));
+  struct fixture f;
+
+  fixture_open(&f, CAPACITY);
+  run_frame(&f, frame, len, 1);
+  read_table(&f, 1);
+  if (itr_table_count(f.table) == 1)
+    test_ifindex = itr_table_entries(f.table)[0].key.ifindex;
+  fixture_close(&f);
+}
+
+int main(void) {
+  if (geteuid() != 0) {
+    printf("SKIP: loading BPF programs needs root (CAP_BPF)\n");
+    return SKIP;
+  }
+  probe_test_ifindex();
+  test_ipv4();
+  test_ipv4_options();
+  test_ipv4_fragments();
+  test_ipv6();
+  test_vlan();
+  test_non_ip();
+  test_malformed();
+  test_full_table();
+  printf("%d checks, %d failures\n", checks, failures);
+  return failures ? 1 : 0;
+}
