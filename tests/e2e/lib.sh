@@ -1,0 +1,459 @@
+# shellcheck shell=bash
+# Variables set here are read by the test scripts that source this file.
+# shellcheck disable=SC2034
+#
+# Shared helpers for the end-to-end tests: network namespaces, a private
+# collectd instance loading the built plugin, csv and write_prometheus reads.
+#
+# Source it from a bash test script:  . "$(dirname "$0")/lib.sh"
+#
+# Environment: top_srcdir and top_builddir (exported by `make check`; when
+# unset they default to the source tree this file lives in).
+# ITR_E2E_KEEP=1 keeps the temporary directory for inspection.
+#
+# Exit status of a test: 0 pass, 1 fail, 77 skip (automake convention).
+
+set -eu
+
+ITR_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$ITR_LIB_DIR/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+
+ITR_NAME=$(basename "$0" .sh)
+ITR_HOST=itr-e2e
+ITR_TYPESDB=/usr/share/collectd/types.db
+ITR_STOCK_PLUGINDIR=/usr/lib/collectd
+ITR_PLUGIN_SO=$top_builddir/.libs/iptraffic.so
+ITR_SENDFRAMES=$top_builddir/tests/e2e/sendframes
+
+# Unique per test process, so tests can run in parallel.
+ITR_NS_A=itr-a-$$
+ITR_NS_B=itr-b-$$
+
+ITR_TMP=
+ITR_PIDS=()
+ITR_NETNS=()
+ITR_COLLECTD_PID=
+ITR_COLLECTD_STATUS=
+ITR_CONF=
+ITR_LOG=
+ITR_CSV_DIR=
+ITR_PROM_PORT=
+
+itr_log() {
+  printf '%s: %s\n' "$ITR_NAME" "$*" >&2
+}
+
+itr_skip() {
+  printf 'SKIP: %s: %s\n' "$ITR_NAME" "$*" >&2
+  exit 77
+}
+
+itr_fail() {
+  printf 'FAIL: %s: %s\n' "$ITR_NAME" "$*" >&2
+  exit 1
+}
+
+# --- prerequisites -----------------------------------------------------------
+
+itr_require_root() {
+  [ "$(id -u)" -eq 0 ] ||
+    itr_skip "needs root (network namespaces, XDP, AF_PACKET)"
+}
+
+itr_require_cmd() {
+  local cmd
+  for cmd in "$@"; do
+    command -v "$cmd" >/dev/null 2>&1 || itr_skip "command '$cmd' not found"
+  done
+}
+
+# collectd 5.12 and the stock plugins every test config loads.
+itr_require_collectd() {
+  local p
+  itr_require_cmd collectd ip curl ss
+  [ -r "$ITR_TYPESDB" ] || itr_skip "$ITR_TYPESDB not found (collectd-core)"
+  for p in logfile csv memory write_prometheus; do
+    [ -r "$ITR_STOCK_PLUGINDIR/$p.so" ] ||
+      itr_skip "collectd plugin $ITR_STOCK_PLUGINDIR/$p.so not found"
+  done
+  if ldd "$ITR_STOCK_PLUGINDIR/write_prometheus.so" | grep -q 'not found'; then
+    itr_skip "write_prometheus.so misses libraries" \
+      "(install libmicrohttpd12 libprotobuf-c1)"
+  fi
+}
+
+itr_require_plugin() {
+  [ -r "$ITR_PLUGIN_SO" ] ||
+    itr_skip "built plugin $ITR_PLUGIN_SO not found (run make first)"
+}
+
+itr_require_sendframes() {
+  [ -x "$ITR_SENDFRAMES" ] ||
+    itr_skip "$ITR_SENDFRAMES not built (make check builds it)"
+}
+
+# --- setup and cleanup -------------------------------------------------------
+
+itr_cleanup() {
+  local status=$? pid i
+  trap - EXIT INT TERM
+  set +e
+  for pid in "${ITR_PIDS[@]}"; do
+    kill -0 "$pid" 2>/dev/null || continue
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  for i in "${ITR_NETNS[@]}"; do
+    ip netns del "$i" 2>/dev/null
+  done
+  if [ "$status" -ne 0 ] && [ "$status" -ne 77 ] && [ -n "$ITR_TMP" ]; then
+    for i in "$ITR_TMP"/*.log "$ITR_TMP"/*.out; do
+      [ -s "$i" ] || continue
+      printf -- '--- %s (last 40 lines)\n' "$i" >&2
+      tail -n 40 "$i" >&2
+    done
+  fi
+  if [ -n "$ITR_TMP" ] && [ -d "$ITR_TMP" ]; then
+    if [ "${ITR_E2E_KEEP:-0}" = 1 ]; then
+      itr_log "kept $ITR_TMP"
+    else
+      rm -rf "$ITR_TMP"
+    fi
+  fi
+  exit "$status"
+}
+
+# Common start of every test: checks, temporary directory, cleanup trap.
+itr_setup() {
+  itr_require_root
+  itr_require_collectd
+  itr_require_plugin
+  ITR_TMP=$(mktemp -d "${TMPDIR:-/tmp}/itr-$ITR_NAME.XXXXXX")
+  trap itr_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  ITR_CSV_DIR=$ITR_TMP/csv
+  ITR_LOG=$ITR_TMP/collectd.log
+  mkdir -p "$ITR_TMP/base" "$ITR_TMP/plugins" "$ITR_CSV_DIR"
+  # collectd refuses a plugin that is a symlink: copy the built one.
+  cp "$ITR_PLUGIN_SO" "$ITR_TMP/plugins/iptraffic.so"
+}
+
+# Starts a background command and records its PID for cleanup. The PID is
+# left in ITR_LAST_PID.
+itr_spawn() {
+  "$@" &
+  ITR_LAST_PID=$!
+  ITR_PIDS+=("$ITR_LAST_PID")
+}
+
+# Creates namespace NAME with IPv6 disabled by default for every device
+# created in it later, and lo up (write_prometheus listens on 127.0.0.1).
+itr_netns_add() {
+  local ns=$1
+  ip netns add "$ns"
+  ITR_NETNS+=("$ns")
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1 \
+    net.ipv6.conf.default.autoconf=0 net.ipv6.conf.default.accept_ra=0
+  ip -n "$ns" link set lo up
+  # glibc's getaddrinfo(AI_ADDRCONFIG), which write_prometheus uses, finds
+  # no IPv4 without an address other than 127.0.0.1; this one stays on lo.
+  ip -n "$ns" addr add 127.0.0.2/8 dev lo
+}
+
+# Disables everything that would make the kernel send frames of its own on
+# DEV in NS: IPv6 (router and neighbour solicitations, MLD) and ARP. No IPv4
+# address is ever assigned, so there is no IGMP either.
+itr_quiet_dev() {
+  local ns=$1 dev=$2
+  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" \
+    "net.ipv6.conf.$dev.autoconf=0" "net.ipv6.conf.$dev.accept_ra=0"
+  ip -n "$ns" link set dev "$dev" arp off multicast off
+}
+
+# Two namespaces joined by a veth pair: va in ITR_NS_A (the sender), vb in
+# ITR_NS_B (the receiver, where collectd runs). Sets ITR_VB_MAC.
+itr_veth_pair() {
+  itr_netns_add "$ITR_NS_A"
+  itr_netns_add "$ITR_NS_B"
+  ip link add va netns "$ITR_NS_A" type veth peer name vb netns "$ITR_NS_B"
+  itr_quiet_dev "$ITR_NS_A" va
+  itr_quiet_dev "$ITR_NS_B" vb
+  ip -n "$ITR_NS_A" link set va up
+  ip -n "$ITR_NS_B" link set vb up
+  ITR_VB_MAC=$(ip -n "$ITR_NS_B" -o link show dev vb |
+    sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
+  [ -n "$ITR_VB_MAC" ] || itr_fail "cannot read the MAC address of vb"
+}
+
+# A TCP port nobody listens on in namespace NS.
+itr_free_port() {
+  local ns=$1 port
+  for ((port = 9103; port < 9203; port++)); do
+    if [ -z "$(ip netns exec "$ns" ss -Htln "sport = :$port")" ]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  itr_fail "no free TCP port in namespace $ns"
+}
+
+# --- collectd ----------------------------------------------------------------
+
+# Writes a private collectd.conf to FILE. BLOCK is the body of the
+# <Plugin iptraffic> block. write_prometheus listens in namespace NS
+# (default ITR_NS_B) on a free port, left in ITR_PROM_PORT.
+itr_write_conf() {
+  local file=$1 block=$2 ns=${3:-$ITR_NS_B}
+  ITR_PROM_PORT=$(itr_free_port "$ns")
+  ITR_CONF=$file
+  cat >"$file" <<EOF
+Hostname "$ITR_HOST"
+FQDNLookup false
+BaseDir "$ITR_TMP/base"
+PIDFile "$ITR_TMP/collectd.pid"
+TypesDB "$ITR_TYPESDB"
+Interval 1
+
+PluginDir "$ITR_STOCK_PLUGINDIR"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "$ITR_LOG"
+  Timestamp true
+  PrintSeverity true
+</Plugin>
+
+LoadPlugin csv
+<Plugin csv>
+  DataDir "$ITR_CSV_DIR"
+  StoreRates false
+</Plugin>
+
+LoadPlugin write_prometheus
+<Plugin write_prometheus>
+  Host "127.0.0.1"
+  Port "$ITR_PROM_PORT"
+</Plugin>
+
+# Unrelated plugin: it must keep working whatever iptraffic does.
+LoadPlugin memory
+
+PluginDir "$ITR_TMP/plugins"
+LoadPlugin iptraffic
+<Plugin iptraffic>
+$block
+</Plugin>
+EOF
+}
+
+# Starts `collectd -f` with ITR_CONF in namespace NS (default ITR_NS_B) in
+# the background; sets ITR_COLLECTD_PID.
+# shellcheck disable=SC2120
+itr_collectd_start() {
+  local ns=${1:-$ITR_NS_B}
+  : >"$ITR_LOG"
+  ITR_COLLECTD_STATUS=
+  # `ip netns exec` execs the command: $! is collectd's PID.
+  itr_spawn ip netns exec "$ns" collectd -f -C "$ITR_CONF" \
+    >>"$ITR_TMP/collectd.out" 2>&1
+  ITR_COLLECTD_PID=$ITR_LAST_PID
+}
+
+itr_collectd_running() {
+  [ -n "$ITR_COLLECTD_PID" ] && kill -0 "$ITR_COLLECTD_PID" 2>/dev/null
+}
+
+# Waits up to TIMEOUT seconds for collectd to exit by itself; sets
+# ITR_COLLECTD_STATUS. Returns 1 if it is still running.
+itr_collectd_wait_exit() {
+  local timeout=$1
+  itr_wait_for "$timeout" "" eval '! itr_collectd_running' || return 1
+  ITR_COLLECTD_STATUS=0
+  wait "$ITR_COLLECTD_PID" 2>/dev/null || ITR_COLLECTD_STATUS=$?
+}
+
+# Sends SIGTERM and waits (at most 10 s) for collectd to exit; sets
+# ITR_COLLECTD_STATUS.
+itr_collectd_stop() {
+  itr_collectd_running || itr_fail "collectd (pid $ITR_COLLECTD_PID) is not running"
+  kill -TERM "$ITR_COLLECTD_PID"
+  itr_collectd_wait_exit 10 ||
+    itr_fail "collectd did not exit within 10 s of SIGTERM"
+}
+
+# Lines of the collectd log at error level, except one that stock
+# write_prometheus 5.12 logs on every start with libmicrohttpd 0.9.75
+# ("MHD_OPTION_EXTERNAL_LOGGER is not the first option ...").
+itr_log_errors() {
+  grep -F '[error]' "$ITR_LOG" | grep -v 'MHD_OPTION_EXTERNAL_LOGGER' || true
+}
+
+# --- polling -----------------------------------------------------------------
+
+# itr_wait_for TIMEOUT DESCRIPTION CMD...: runs CMD every 0.1 s until it
+# succeeds. On timeout fails the test with DESCRIPTION, or returns 1 when
+# DESCRIPTION is empty.
+itr_wait_for() {
+  local timeout=$1 desc=$2 deadline
+  shift 2
+  deadline=$(($(date +%s%N) + timeout * 1000000000))
+  until "$@"; do
+    if [ "$(date +%s%N)" -ge "$deadline" ]; then
+      [ -z "$desc" ] && return 1
+      itr_fail "timed out after ${timeout}s waiting for $desc"
+    fi
+    sleep 0.1
+  done
+}
+
+# --- csv ---------------------------------------------------------------------
+
+# Directory of the csv files of plugin[-instance] PI, e.g. iptraffic-vb.
+itr_csv_dir() {
+  echo "$ITR_CSV_DIR/$ITR_HOST/$1"
+}
+
+# Newest csv file of series SERIES (type-type_instance) under PI, or nothing.
+itr_csv_file() {
+  local pi=$1 series=$2 f newest=
+  for f in "$(itr_csv_dir "$pi")/$series"-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]; do
+    [ -e "$f" ] && newest=$f
+  done
+  echo "$newest"
+}
+
+# The series (type-type_instance) of type TYPE under PI, one a line.
+itr_csv_series() {
+  local pi=$1 type=$2 f
+  for f in "$(itr_csv_dir "$pi")/$type"-*-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]; do
+    [ -e "$f" ] || continue
+    f=${f##*/}
+    echo "${f%-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]}"
+  done | sort -u
+}
+
+# Last data line of csv file FILE (epoch,value...), or nothing.
+itr_csv_last() {
+  [ -s "$1" ] || return 0
+  tail -n 1 "$1" | grep -v '^epoch' || true
+}
+
+# itr_csv_value PI SERIES COLUMN: the value of COLUMN (a name of the header,
+# e.g. rx, tx, value) in the last line of the series. Empty if none.
+itr_csv_value() {
+  local file
+  file=$(itr_csv_file "$1" "$2")
+  [ -n "$file" ] && [ -s "$file" ] || return 0
+  awk -F, -v col="$3" '
+    NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+    { last = $c }
+    END { if (c && last != "") printf "%s\n", last }' "$file"
+}
+
+# Number of data lines of a csv file.
+itr_csv_lines() {
+  if [ -s "$1" ]; then
+    echo $(($(wc -l <"$1") - 1))
+  else
+    echo 0
+  fi
+}
+
+# Epoch of the newest value the memory plugin wrote (0 if none): a clock of
+# completed collectd read cycles, independent of the iptraffic plugin.
+itr_memory_epoch() {
+  local f line
+  f=$(itr_csv_file memory memory-used)
+  line=$(itr_csv_last "${f:-/nonexistent}")
+  line=${line%%,*}
+  echo "${line%%.*}"
+}
+
+# Signature of the last values (not times) of every csv file under PI.
+itr_csv_signature() {
+  local f
+  for f in "$(itr_csv_dir "$1")"/*; do
+    [ -e "$f" ] || continue
+    printf '%s %s\n' "${f##*/}" "$(itr_csv_last "$f" | cut -d, -f2-)"
+  done
+}
+
+itr_memory_epoch_at_least() {
+  local e
+  e=$(itr_memory_epoch)
+  [ "${e:-0}" -ge "$1" ]
+}
+
+# itr_csv_settle PI SINCE [TIMEOUT]: waits until collectd has completed read
+# cycles at least two seconds after epoch SINCE (the end of the traffic)
+# and the values under PI did not change over a further read cycle.
+itr_csv_settle() {
+  local pi=$1 since=$2 timeout=${3:-20} deadline sig next e
+  deadline=$(($(date +%s) + timeout))
+  itr_wait_for "$timeout" "collectd read cycles after the traffic" \
+    itr_memory_epoch_at_least $((since + 2))
+  sig=$(itr_csv_signature "$pi")
+  while :; do
+    e=$(itr_memory_epoch)
+    itr_wait_for "$timeout" "the next collectd read cycle" \
+      itr_memory_epoch_at_least $((e + 1))
+    next=$(itr_csv_signature "$pi")
+    [ "$next" = "$sig" ] && [ -n "$sig" ] && return 0
+    sig=$next
+    [ "$(date +%s)" -lt "$deadline" ] ||
+      itr_fail "csv values under $pi still changing after ${timeout}s"
+  done
+}
+
+# --- write_prometheus ----------------------------------------------------------
+
+# Writes the /metrics page of the collectd in namespace NS to FILE.
+itr_scrape() {
+  local file=$1 ns=${2:-$ITR_NS_B}
+  ip netns exec "$ns" curl -sf --max-time 5 \
+    "http://127.0.0.1:$ITR_PROM_PORT/metrics" >"$file"
+}
+
+itr_scrape_ok() {
+  itr_scrape "$@" 2>/dev/null
+}
+
+# itr_prom_value FILE SERIES: value of the sample whose name and labels are
+# exactly SERIES, e.g.
+#   collectd_iptraffic_if_octets_rx_total{iptraffic="vb",type="10.0.0.1",instance="itr-e2e"}
+# Empty if absent.
+itr_prom_value() {
+  awk -v s="$2" '$1 == s { print $2; exit }' "$1"
+}
+
+# Labels of a series of the plugin in write_prometheus form.
+itr_prom_labels() {
+  printf '{%s="%s",type="%s",instance="%s"}' "$1" "$2" "$3" "$ITR_HOST"
+}
+
+# itr_dev_stat NS DEV STAT: a counter of DEV from its statistics
+# (rx_packets, tx_packets, ...).
+itr_dev_stat() {
+  ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
+}
+
+# --- XDP state -----------------------------------------------------------------
+
+# True if an XDP program is attached to DEV in NS (any mode).
+itr_has_xdp() {
+  local ns=$1 dev=$2
+  ip -n "$ns" -d link show dev "$dev" | grep -Eq '(^|[[:space:]])(xdp|xdpgeneric|xdpdrv|xdpoffload|xdpmulti)([[:space:]/]|$)|prog/xdp' && return 0
+  if command -v bpftool >/dev/null 2>&1; then
+    ip netns exec "$ns" bpftool net show dev "$dev" 2>/dev/null |
+      sed -n '/^xdp:/,/^[a-z]*:$/p' | grep -q "$dev" && return 0
+  fi
+  return 1
+}
