@@ -93,29 +93,78 @@ static __always_inline void count_address(__u32 ifindex, int kind,
     count_special(ifindex, IPTRAFFIC_KIND_UNTRACKED, sides, bytes, packets);
 }
 
-/* Counts one frame of len bytes (packets > 1 for a GSO super-packet)
- * whose linear part is [data, end). */
-static __always_inline void count_frame(__u32 ifindex, const void *data,
-                                        const void *end, __u64 bytes,
-                                        __u64 packets) {
-  struct frame_addrs addrs;
-  int kind = parse_frame(data, end, &addrs);
-
+/* Counts a parsed frame. */
+static __always_inline void count_parsed(__u32 ifindex, int kind,
+                                         const struct frame_addrs *addrs,
+                                         __u64 bytes, __u64 packets) {
   if (kind != IPTRAFFIC_KIND_IPV4 && kind != IPTRAFFIC_KIND_IPV6) {
     count_special(ifindex, kind, SIDE_RX | SIDE_TX, bytes, packets);
     return;
   }
-  count_address(ifindex, kind, addrs.src, SIDE_TX, bytes, packets);
-  count_address(ifindex, kind, addrs.dst, SIDE_RX, bytes, packets);
+  count_address(ifindex, kind, addrs->src, SIDE_TX, bytes, packets);
+  count_address(ifindex, kind, addrs->dst, SIDE_RX, bytes, packets);
 }
 
+/* Counts one frame of len bytes whose headers are in [data, end). */
+static __always_inline void count_frame(__u32 ifindex, const void *data,
+                                        const void *end, __u64 bytes) {
+  struct frame_addrs addrs;
+  int kind = parse_frame(data, end, &addrs);
+
+  count_parsed(ifindex, kind, &addrs, bytes, 1);
+}
+
+/* Ingress, frames that fit in one buffer. */
 SEC("xdp")
 int iptraffic_xdp(struct xdp_md *ctx) {
   const void *data = (const void *)(long)ctx->data;
   const void *end = (const void *)(long)ctx->data_end;
 
-  count_frame(ctx->ingress_ifindex, data, end, end - data, 1);
+  count_frame(ctx->ingress_ifindex, data, end, end - data);
   return XDP_PASS;
+}
+
+/* Ingress on interfaces whose MTU needs multi-buffer frames (Linux 5.18):
+ * the headers are in the first buffer; bytes cover every fragment. */
+SEC("xdp.frags")
+int iptraffic_xdp_frags(struct xdp_md *ctx) {
+  const void *data = (const void *)(long)ctx->data;
+  const void *end = (const void *)(long)ctx->data_end;
+
+  count_frame(ctx->ingress_ifindex, data, end, bpf_xdp_get_buff_len(ctx));
+  return XDP_PASS;
+}
+
+/* Bytes of headers the parser may need in the linear part of an skb. */
+#define PULL_LEN 128
+
+/*
+ * Egress (tc clsact or tcx). A GSO packet counts as its gso_segs segments,
+ * and as the bytes those segments take: skb->len plus the headers each
+ * further segment repeats. Returns TC_ACT_UNSPEC (TCX_NEXT), so the
+ * programs and filters after this one still run.
+ */
+SEC("tc")
+int iptraffic_tc(struct __sk_buff *skb) {
+  const void *data = (const void *)(long)skb->data;
+  const void *end = (const void *)(long)skb->data_end;
+  __u64 packets = skb->gso_segs > 1 ? skb->gso_segs : 1;
+  __u64 bytes = skb->len;
+  struct frame_addrs addrs;
+  int kind = parse_frame(data, end, &addrs);
+
+  if (kind == IPTRAFFIC_KIND_MALFORMED && skb->len > end - data) {
+    /* Headers outside the linear part: pull them in and look again. */
+    bpf_skb_pull_data(skb, skb->len < PULL_LEN ? skb->len : PULL_LEN);
+    data = (const void *)(long)skb->data;
+    end = (const void *)(long)skb->data_end;
+    kind = parse_frame(data, end, &addrs);
+  }
+  if (packets > 1 &&
+      (kind == IPTRAFFIC_KIND_IPV4 || kind == IPTRAFFIC_KIND_IPV6))
+    bytes += (packets - 1) * gso_header_len(data, end, kind, &addrs);
+  count_parsed(skb->ifindex, kind, &addrs, bytes, packets);
+  return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

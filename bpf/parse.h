@@ -13,6 +13,9 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -27,6 +30,7 @@ struct vlan_tag {
 struct frame_addrs {
   const void *src; /* 4 or 16 bytes in the frame, network byte order */
   const void *dst;
+  const void *l3; /* the IPv4 or IPv6 header */
 };
 
 static __always_inline int is_vlan_proto(__be16 proto) {
@@ -75,6 +79,7 @@ static __always_inline int parse_frame(const void *data, const void *end,
       return IPTRAFFIC_KIND_MALFORMED;
     addrs->src = &ip->saddr;
     addrs->dst = &ip->daddr;
+    addrs->l3 = ip;
     return IPTRAFFIC_KIND_IPV4;
   }
 
@@ -87,10 +92,52 @@ static __always_inline int parse_frame(const void *data, const void *end,
       return IPTRAFFIC_KIND_MALFORMED;
     addrs->src = &ip6->saddr;
     addrs->dst = &ip6->daddr;
+    addrs->l3 = ip6;
     return IPTRAFFIC_KIND_IPV6;
   }
 
   return IPTRAFFIC_KIND_NONIP;
+}
+
+/*
+ * Length of the headers every segment of a GSO packet repeats: link, IP and
+ * TCP or UDP header, from data on. 0 when it cannot be told (another
+ * transport, IPv6 extension headers, a truncated header). kind and addrs
+ * come from parse_frame().
+ */
+static __always_inline __u32 gso_header_len(const void *data, const void *end,
+                                            int kind,
+                                            const struct frame_addrs *addrs) {
+  const void *l4;
+  __u8 proto;
+
+  if (kind == IPTRAFFIC_KIND_IPV4) {
+    const struct iphdr *ip = addrs->l3;
+
+    if ((const void *)(ip + 1) > end)
+      return 0;
+    proto = ip->protocol;
+    l4 = (const void *)ip + ip->ihl * 4;
+  } else {
+    const struct ipv6hdr *ip6 = addrs->l3;
+
+    if ((const void *)(ip6 + 1) > end)
+      return 0;
+    proto = ip6->nexthdr;
+    l4 = ip6 + 1;
+  }
+  if (proto == IPPROTO_UDP)
+    return l4 + sizeof(struct udphdr) <= end
+               ? (__u32)(l4 + sizeof(struct udphdr) - data)
+               : 0;
+  if (proto == IPPROTO_TCP) {
+    const struct tcphdr *th = l4;
+
+    if ((const void *)(th + 1) > end)
+      return 0;
+    return (__u32)(l4 - data) + th->doff * 4;
+  }
+  return 0;
 }
 
 #endif /* IPTRAFFIC_PARSE_H */

@@ -27,7 +27,11 @@
 
 struct iface {
   const char *name; /* points into cfg.interfaces */
+  int ifindex;      /* while attached */
+  bool attached;    /* every configured hook is attached */
+  int last_err;     /* of the last failed attach, to log it once */
   struct itr_xdp_attachment xdp;
+  struct itr_tc_attachment tc;
   size_t addresses; /* tracked addresses, counted during dispatch */
   c_complain_t complaint;
 };
@@ -40,7 +44,8 @@ static struct itr_loader *loader;
 static struct itr_reader *reader;
 static struct itr_table *table;
 static struct iptraffic_key *expired; /* scratch, table capacity long */
-static bool told_no_batch, told_no_lookup_and_delete, told_no_links;
+static bool told_no_batch, told_no_lookup_and_delete, told_no_links,
+    told_no_tcx;
 static c_complain_t read_complaint = C_COMPLAIN_INIT_STATIC;
 
 /* --- Configuration ------------------------------------------------------ */
@@ -140,31 +145,44 @@ static void explain_load_error(int err) {
           STRERROR(-err));
 }
 
-static void explain_attach_error(struct iface *ifc, int ifindex, int err) {
-  const char *mode = itr_xdp_mode_name(cfg.xdp_mode);
+/* Logs why attaching a hook failed. When quiet (retries on every read),
+ * an error is logged once until it changes. */
+static void explain_attach_error(struct iface *ifc, int ifindex, int err,
+                                 const char *hook, bool quiet) {
+  char msg[512];
 
-  if (err == -EBUSY) {
+  if (quiet && err == ifc->last_err)
+    return;
+  if (err == -EBUSY && strcmp(hook, "XDP") == 0) {
     uint32_t id = 0;
     char name[64] = "";
 
     itr_xdp_query(ifindex, &id, name, sizeof(name));
-    ERROR(LOG_PREFIX "interface %s already has an XDP program (id %u, "
-                     "name \"%s\"); it is left in place and %s is not "
-                     "counted. Remove it (ip link set dev %s xdp off) if it "
-                     "is stale, or run the plugin on another interface",
-          ifc->name, id, name, ifc->name, ifc->name);
+    snprintf(msg, sizeof(msg),
+             "interface %s already has an XDP program (id %u, name \"%s\"); "
+             "it is left in place and %s is not counted. Remove it (ip link "
+             "set dev %s xdp off) if it is stale, or count on another "
+             "interface",
+             ifc->name, id, name, ifc->name, ifc->name);
   } else if (err == -EOPNOTSUPP && cfg.xdp_mode == ITR_XDP_NATIVE) {
-    ERROR(LOG_PREFIX "interface %s: the driver has no native XDP support "
-                     "(%s); set XDPMode \"auto\" or \"generic\"",
-          ifc->name, STRERROR(-err));
+    snprintf(msg, sizeof(msg),
+             "interface %s: the driver has no native XDP support (%s); set "
+             "XDPMode \"auto\" or \"generic\"",
+             ifc->name, STRERROR(-err));
   } else if (err == -EPERM || err == -EACCES) {
-    ERROR(LOG_PREFIX "interface %s: attaching XDP was refused (%s): the "
-                     "plugin needs CAP_NET_ADMIN",
-          ifc->name, STRERROR(-err));
+    snprintf(msg, sizeof(msg),
+             "interface %s: attaching %s was refused (%s): the plugin needs "
+             "CAP_NET_ADMIN",
+             ifc->name, hook, STRERROR(-err));
+  } else if (strcmp(hook, "XDP") == 0) {
+    snprintf(msg, sizeof(msg),
+             "interface %s: attaching XDP in %s mode failed: %s", ifc->name,
+             itr_xdp_mode_name(cfg.xdp_mode), STRERROR(-err));
   } else {
-    ERROR(LOG_PREFIX "interface %s: attaching XDP in %s mode failed: %s",
-          ifc->name, mode, STRERROR(-err));
+    snprintf(msg, sizeof(msg), "interface %s: attaching %s failed: %s",
+             ifc->name, hook, STRERROR(-err));
   }
+  ERROR(LOG_PREFIX "%s", msg);
 }
 
 /* Creates the interface's special keys, so that non-ip, malformed and
@@ -183,25 +201,16 @@ static int create_special_keys(int ifindex) {
   return 0;
 }
 
-/* Attaches to the interface if it exists. Returns 0, -ENODEV when it does
- * not exist (yet), or another negative errno (logged). */
-static int attach_iface(struct iface *ifc) {
-  int ifindex = (int)if_nametoindex(ifc->name);
-  int err;
+static void detach_iface(struct iface *ifc) {
+  itr_xdp_detach(&ifc->xdp);
+  itr_tc_detach(&ifc->tc);
+  ifc->attached = false;
+}
 
-  if (ifindex == 0)
-    return -ENODEV;
-  err = create_special_keys(ifindex);
-  if (err) {
-    ERROR(LOG_PREFIX "interface %s: creating its table entries failed: %s",
-          ifc->name, STRERROR(-err));
-    return err;
-  }
-  err = itr_xdp_attach(loader, ifindex, cfg.xdp_mode, &ifc->xdp);
-  if (err) {
-    explain_attach_error(ifc, ifindex, err);
-    return err;
-  }
+static void log_attached(const struct iface *ifc) {
+  char hooks[128] = "";
+  int n = 0;
+
   if (ifc->xdp.native_err)
     INFO(LOG_PREFIX "interface %s: no native XDP in its driver (%s), using "
                     "generic XDP",
@@ -212,9 +221,59 @@ static int attach_iface(struct iface *ifc) {
                     "program with ip link set dev IFACE xdp off");
     told_no_links = true;
   }
-  INFO(LOG_PREFIX "interface %s (ifindex %d): counting ingress with XDP in "
-                  "%s mode",
-       ifc->name, ifindex, ifc->xdp.native ? "native" : "generic");
+  if (ifc->tc.legacy && !told_no_tcx) {
+    INFO(LOG_PREFIX "the kernel has no tcx (Linux < 6.6): counting egress "
+                    "with a filter on the clsact qdisc");
+    told_no_tcx = true;
+  }
+  if (ifc->xdp.attached && !ifc->xdp.frags && ifc->xdp.mtu > ITR_XDP_FRAGS_MTU)
+    WARNING(LOG_PREFIX "interface %s: MTU %d, but the kernel has no "
+                       "multi-buffer XDP (Linux < 5.18): frames larger than "
+                       "a page may not reach the program in native mode",
+            ifc->name, ifc->xdp.mtu);
+  if (ifc->xdp.attached)
+    n += snprintf(hooks + n, sizeof(hooks) - (size_t)n,
+                  "ingress with XDP in %s mode%s",
+                  ifc->xdp.native ? "native" : "generic",
+                  ifc->xdp.frags ? " (multi-buffer)" : "");
+  if (ifc->tc.attached)
+    snprintf(hooks + n, sizeof(hooks) - (size_t)n, "%segress with %s",
+             n ? ", " : "", ifc->tc.legacy ? "tc (clsact)" : "tcx");
+  INFO(LOG_PREFIX "interface %s (ifindex %d): counting %s", ifc->name,
+       ifc->ifindex, hooks);
+}
+
+/* Attaches to the interface if it exists. Returns 0, -ENODEV when it does
+ * not exist (yet), or another negative errno (logged, at most once per
+ * distinct error when quiet). */
+static int attach_iface(struct iface *ifc, bool quiet) {
+  int ifindex = (int)if_nametoindex(ifc->name);
+  int err;
+
+  if (ifindex == 0)
+    return -ENODEV;
+  ifc->ifindex = ifindex;
+  err = create_special_keys(ifindex);
+  if (err)
+    explain_attach_error(ifc, ifindex, err, "the table entries of", quiet);
+  if (err == 0 && (cfg.direction & ITR_DIR_INGRESS)) {
+    err = itr_xdp_attach(loader, ifindex, cfg.xdp_mode, &ifc->xdp);
+    if (err)
+      explain_attach_error(ifc, ifindex, err, "XDP", quiet);
+  }
+  if (err == 0 && (cfg.direction & ITR_DIR_EGRESS)) {
+    err = itr_tc_attach(loader, ifindex, true, &ifc->tc);
+    if (err)
+      explain_attach_error(ifc, ifindex, err, "tc", quiet);
+  }
+  if (err) {
+    detach_iface(ifc);
+    ifc->last_err = err;
+    return err;
+  }
+  ifc->attached = true;
+  ifc->last_err = 0;
+  log_attached(ifc);
   return 0;
 }
 
@@ -241,18 +300,16 @@ static void forget_ifindex(int ifindex) {
 static void check_iface(struct iface *ifc) {
   int err;
 
-  if (ifc->xdp.attached) {
-    int ifindex = ifc->xdp.ifindex;
-
-    if ((int)if_nametoindex(ifc->name) == ifindex)
+  if (ifc->attached) {
+    if ((int)if_nametoindex(ifc->name) == ifc->ifindex)
       return;
     WARNING(LOG_PREFIX "interface %s (ifindex %d) disappeared; counting "
                        "resumes when it comes back",
-            ifc->name, ifindex);
-    itr_xdp_detach(loader, &ifc->xdp);
-    forget_ifindex(ifindex);
+            ifc->name, ifc->ifindex);
+    detach_iface(ifc);
+    forget_ifindex(ifc->ifindex);
   }
-  err = attach_iface(ifc);
+  err = attach_iface(ifc, true);
   if (err == 0) {
     c_release(LOG_INFO, &ifc->complaint,
               LOG_PREFIX "interface %s appeared, counting", ifc->name);
@@ -269,8 +326,7 @@ static void check_iface(struct iface *ifc) {
 
 static int iptraffic_shutdown(void) {
   for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (loader)
-      itr_xdp_detach(loader, &ifaces[i].xdp);
+    detach_iface(&ifaces[i]);
   itr_reader_free(reader);
   reader = NULL;
   itr_table_free(table);
@@ -320,8 +376,9 @@ static int iptraffic_init(void) {
     memset(ifc, 0, sizeof(*ifc));
     ifc->name = cfg.interfaces[i];
     ifc->xdp.link_fd = -1;
+    ifc->tc.link_fd = -1;
     C_COMPLAIN_INIT(&ifc->complaint);
-    err = attach_iface(ifc);
+    err = attach_iface(ifc, false);
     if (err == -ENODEV) {
       c_complain(LOG_WARNING, &ifc->complaint,
                  LOG_PREFIX "interface %s does not exist (yet); the plugin "
@@ -351,7 +408,7 @@ static void submit(const char *ifname, const char *type, const char *instance,
 
 static struct iface *iface_by_index(uint32_t ifindex) {
   for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (ifaces[i].xdp.attached && (uint32_t)ifaces[i].xdp.ifindex == ifindex)
+    if (ifaces[i].attached && (uint32_t)ifaces[i].ifindex == ifindex)
       return &ifaces[i];
   return NULL;
 }
@@ -439,7 +496,7 @@ static int iptraffic_read(void) {
   for (size_t i = 0; i < itr_table_count(table); i++)
     submit_entry(&entries[i], now);
   for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (ifaces[i].xdp.attached)
+    if (ifaces[i].attached)
       submit_health(&ifaces[i], now);
 
   for (size_t i = 0; i < n_expired; i++)

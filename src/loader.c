@@ -2,21 +2,31 @@
  * Loading and attaching the BPF programs with libbpf.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 
 #include "loader.h"
 #include "iptraffic.skel.h"
 
+/* tcx attach types (Linux 6.6); older headers lack them. */
+#define ITR_BPF_TCX_EGRESS 47
+
 struct itr_loader {
   struct iptraffic_bpf *skel;
+  bool has_frags;
 };
 
 static itr_print_fn print_fn;
@@ -58,6 +68,11 @@ int itr_loader_open(struct itr_loader **out, uint32_t capacity) {
   err = bpf_map__set_max_entries(l->skel->maps.itr_counters, capacity);
   if (err)
     goto fail;
+  /* Multi-buffer XDP came with bpf_xdp_get_buff_len() in 5.18. */
+  l->has_frags = libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP,
+                                         BPF_FUNC_xdp_get_buff_len, NULL) > 0;
+  if (!l->has_frags)
+    bpf_program__set_autoload(l->skel->progs.iptraffic_xdp_frags, false);
   err = iptraffic_bpf__load(l->skel);
   if (err)
     goto fail;
@@ -84,12 +99,42 @@ int itr_loader_xdp_fd(const struct itr_loader *l) {
   return bpf_program__fd(l->skel->progs.iptraffic_xdp);
 }
 
+int itr_loader_xdp_frags_fd(const struct itr_loader *l) {
+  return l->has_frags ? bpf_program__fd(l->skel->progs.iptraffic_xdp_frags)
+                      : -EOPNOTSUPP;
+}
+
+int itr_loader_tc_fd(const struct itr_loader *l) {
+  return bpf_program__fd(l->skel->progs.iptraffic_tc);
+}
+
+bool itr_loader_has_frags(const struct itr_loader *l) {
+  return l->has_frags;
+}
+
+static int interface_mtu(int ifindex) {
+  struct ifreq ifr;
+  int fd, mtu = -ENODEV;
+
+  memset(&ifr, 0, sizeof(ifr));
+  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+    return -errno;
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+    mtu = ifr.ifr_mtu;
+  else
+    mtu = -errno;
+  close(fd);
+  return mtu;
+}
+
 /* Attaches in one mode: through a bpf_link where the kernel has them (the
  * kernel then detaches the program if collectd dies), else through netlink
  * without replacing an existing program. */
-static int attach_mode(struct itr_loader *l, struct itr_xdp_attachment *a,
-                       bool native) {
-  int prog_fd = itr_loader_xdp_fd(l);
+static int attach_mode(struct itr_xdp_attachment *a, bool native) {
+  int prog_fd = a->prog_fd;
   uint32_t mode = native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
   int fd, err;
@@ -122,19 +167,24 @@ int itr_xdp_attach(struct itr_loader *l, int ifindex, enum itr_xdp_mode mode,
   memset(a, 0, sizeof(*a));
   a->ifindex = ifindex;
   a->link_fd = -1;
+  a->mtu = interface_mtu(ifindex);
+  if (a->mtu < 0)
+    return a->mtu;
+  a->frags = l->has_frags && a->mtu > ITR_XDP_FRAGS_MTU;
+  a->prog_fd = a->frags ? itr_loader_xdp_frags_fd(l) : itr_loader_xdp_fd(l);
   if (mode == ITR_XDP_GENERIC)
-    return attach_mode(l, a, false);
-  err = attach_mode(l, a, true);
+    return attach_mode(a, false);
+  err = attach_mode(a, true);
   if (err == 0 || mode == ITR_XDP_NATIVE)
     return err;
   /* auto: generic mode where the driver cannot run XDP natively. */
   if (err != -EOPNOTSUPP && err != -EINVAL)
     return err;
   a->native_err = err;
-  return attach_mode(l, a, false);
+  return attach_mode(a, false);
 }
 
-int itr_xdp_detach(struct itr_loader *l, struct itr_xdp_attachment *a) {
+int itr_xdp_detach(struct itr_xdp_attachment *a) {
   int err = 0;
 
   if (!a->attached)
@@ -143,7 +193,7 @@ int itr_xdp_detach(struct itr_loader *l, struct itr_xdp_attachment *a) {
     close(a->link_fd);
     a->link_fd = -1;
   } else {
-    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = itr_loader_xdp_fd(l));
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = a->prog_fd);
     uint32_t flags = (a->flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST);
 
     err = bpf_xdp_detach(a->ifindex, flags | XDP_FLAGS_REPLACE, &opts);
@@ -181,4 +231,127 @@ int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len) {
     snprintf(name, len, "%s", info.name);
   close(fd);
   return 0;
+}
+
+/* --- Egress: tcx or clsact ------------------------------------------------ */
+
+/* Counts the filters on the interface's clsact qdisc (both hooks), with
+ * an RTM_GETTFILTER dump per hook. */
+static int clsact_filters(int ifindex) {
+  static const uint32_t parents[] = {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
+                                     TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)};
+  char buf[8192];
+  int fd, count = 0, err = 0;
+
+  fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0)
+    return -errno;
+  for (size_t p = 0; p < sizeof(parents) / sizeof(parents[0]) && !err; p++) {
+    struct {
+      struct nlmsghdr nh;
+      struct tcmsg tc;
+    } req = {
+        .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
+               .nlmsg_type = RTM_GETTFILTER,
+               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+               .nlmsg_seq = (uint32_t)p + 1},
+        .tc = {.tcm_family = AF_UNSPEC,
+               .tcm_ifindex = ifindex,
+               .tcm_parent = parents[p]},
+    };
+    bool done = false;
+
+    if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+      err = -errno;
+      break;
+    }
+    while (!done && !err) {
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+      if (n < 0) {
+        err = -errno;
+        break;
+      }
+      for (; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
+        if (nh->nlmsg_type == NLMSG_DONE) {
+          done = true;
+          break;
+        }
+        if (nh->nlmsg_type == NLMSG_ERROR) {
+          const struct nlmsgerr *e = NLMSG_DATA(nh);
+          err = e->error;
+          break;
+        }
+        if (nh->nlmsg_type == RTM_NEWTFILTER)
+          count++;
+      }
+    }
+  }
+  close(fd);
+  return err ? err : count;
+}
+
+int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
+                  struct itr_tc_attachment *a) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+              .attach_point = BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = itr_loader_tc_fd(l));
+  int err;
+
+  memset(a, 0, sizeof(*a));
+  a->ifindex = ifindex;
+  a->link_fd = -1;
+  if (allow_tcx) {
+    int fd = bpf_link_create(itr_loader_tc_fd(l), ifindex,
+                             (enum bpf_attach_type)ITR_BPF_TCX_EGRESS, NULL);
+    if (fd >= 0) {
+      a->link_fd = fd;
+      a->attached = true;
+      return 0;
+    }
+    if (errno != EINVAL)
+      return -errno;
+    /* EINVAL: no tcx in this kernel (before 6.6). */
+  }
+  err = bpf_tc_hook_create(&hook);
+  if (err && err != -EEXIST)
+    return err;
+  a->created_qdisc = err == 0;
+  err = bpf_tc_attach(&hook, &opts);
+  if (err) {
+    itr_tc_detach(a);
+    return err;
+  }
+  a->legacy = true;
+  a->handle = opts.handle;
+  a->priority = opts.priority;
+  a->attached = true;
+  return 0;
+}
+
+int itr_tc_detach(struct itr_tc_attachment *a) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
+              .attach_point = BPF_TC_EGRESS);
+  int err = 0;
+
+  if (a->link_fd >= 0) {
+    close(a->link_fd);
+    a->link_fd = -1;
+  }
+  if (a->attached && a->legacy) {
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = a->handle,
+                .priority = a->priority);
+
+    err = bpf_tc_detach(&hook, &opts);
+    if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
+      err = 0; /* gone already, with its interface or by hand */
+  }
+  if (a->created_qdisc && clsact_filters(a->ifindex) == 0) {
+    hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+    bpf_tc_hook_destroy(&hook);
+  }
+  a->created_qdisc = false;
+  a->attached = false;
+  return err;
 }

@@ -35,13 +35,23 @@ void itr_loader_close(struct itr_loader *l);
 int itr_loader_map_fd(const struct itr_loader *l);
 int itr_loader_xdp_fd(const struct itr_loader *l);
 
+/* What the running kernel offers, found out while loading. */
+bool itr_loader_has_frags(const struct itr_loader *l); /* xdp.frags, 5.18 */
+
+/* Above this MTU the XDP program is the multi-buffer (xdp.frags) one, where
+ * the kernel has it: frames may then span several buffers. */
+#define ITR_XDP_FRAGS_MTU 3000
+
 /* An XDP program attached to one interface by the plugin. */
 struct itr_xdp_attachment {
   int ifindex;
+  int prog_fd;
   int link_fd;    /* >= 0 when attached through a bpf_link */
   uint32_t flags; /* XDP_FLAGS_* used when attached through netlink */
   bool native;    /* native (driver) mode; else generic (skb) mode */
+  bool frags;     /* the multi-buffer program */
   bool attached;
+  int mtu;
   int native_err;    /* auto mode: why native mode failed (0 if it did not) */
   bool used_netlink; /* the kernel has no XDP links (before 5.9) */
 };
@@ -55,9 +65,33 @@ int itr_xdp_attach(struct itr_loader *l, int ifindex, enum itr_xdp_mode mode,
 
 /* Detaches what itr_xdp_attach attached, and nothing else. Safe to call
  * on a detached attachment. */
-int itr_xdp_detach(struct itr_loader *l, struct itr_xdp_attachment *a);
+int itr_xdp_detach(struct itr_xdp_attachment *a);
 
 /* The XDP program attached to ifindex: its id (0 if none) and name. */
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len);
+
+/* The egress (tc) program attached to one interface by the plugin. */
+struct itr_tc_attachment {
+  int ifindex;
+  int link_fd; /* >= 0 when attached as a tcx link (Linux 6.6) */
+  bool attached;
+  bool legacy;        /* a cls_bpf filter on a clsact qdisc */
+  bool created_qdisc; /* the plugin created that clsact qdisc */
+  uint32_t handle;    /* of the filter */
+  uint32_t priority;
+};
+
+/* Attaches the egress program: as a tcx link where the kernel has them
+ * (allow_tcx), else as a filter on the interface's clsact qdisc, creating
+ * the qdisc if there is none. Never replaces an existing filter. */
+int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
+                  struct itr_tc_attachment *a);
+
+/* Removes exactly what itr_tc_attach added: the link or the filter, and
+ * the clsact qdisc if the plugin created it and no filter is left on it. */
+int itr_tc_detach(struct itr_tc_attachment *a);
+
+int itr_loader_tc_fd(const struct itr_loader *l);
+int itr_loader_xdp_frags_fd(const struct itr_loader *l);
 
 #endif /* ITR_LOADER_H */
