@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 
 #include "frames.h"
 #include "loader.h"
@@ -71,15 +72,45 @@ static void fixture_close(struct fixture *f) {
   itr_loader_close(f->loader);
 }
 
-/* Runs one frame through the XDP program repeat times. */
-static void run_frame(struct fixture *f, const uint8_t *frame, size_t len,
-                      int repeat) {
+/* The program under test: every frame test runs against each. */
+enum prog {
+  PROG_XDP,       /* SEC("xdp") */
+  PROG_XDP_FRAGS, /* SEC("xdp.frags"), multi-buffer */
+  PROG_TC,        /* SEC("tc"), egress */
+};
+static const char *const prog_names[] = {"xdp", "xdp.frags", "tc"};
+static enum prog prog;
+
+/* Runs one frame through the program under test repeat times; on tc as a
+ * GSO packet of gso_segs segments when gso_segs > 1. */
+static void run_gso(struct fixture *f, const uint8_t *frame, size_t len,
+                    int repeat, uint32_t gso_segs) {
+  struct __sk_buff skb = {.gso_segs = gso_segs};
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
               .data_size_in = (uint32_t)len, .repeat = repeat);
-  int err = bpf_prog_test_run_opts(itr_loader_xdp_fd(f->loader), &opts);
+  int fd = prog == PROG_XDP         ? itr_loader_xdp_fd(f->loader)
+           : prog == PROG_XDP_FRAGS ? itr_loader_xdp_frags_fd(f->loader)
+                                    : itr_loader_tc_fd(f->loader);
+  int err;
 
-  EXPECT(err == 0, "bpf_prog_test_run_opts: %s", strerror(errno));
-  EXPECT(opts.retval == XDP_PASS, "retval %u, want XDP_PASS", opts.retval);
+  if (prog == PROG_TC) {
+    opts.ctx_in = &skb;
+    opts.ctx_size_in = sizeof(skb);
+  }
+  err = bpf_prog_test_run_opts(fd, &opts);
+  EXPECT(err == 0, "%s: bpf_prog_test_run_opts(%zu bytes, %u segments): %s",
+         prog_names[prog], len, gso_segs, strerror(errno));
+  if (prog == PROG_TC)
+    EXPECT(opts.retval == (uint32_t)TC_ACT_UNSPEC,
+           "tc: retval %d, want TC_ACT_UNSPEC", (int)opts.retval);
+  else
+    EXPECT(opts.retval == XDP_PASS, "%s: retval %u, want XDP_PASS",
+           prog_names[prog], opts.retval);
+}
+
+static void run_frame(struct fixture *f, const uint8_t *frame, size_t len,
+                      int repeat) {
+  run_gso(f, frame, len, repeat, 0);
 }
 
 static size_t build(const struct frame_spec *spec, uint8_t *buf, size_t len) {
@@ -129,20 +160,22 @@ static void expect_counts(struct fixture *f, const char *what,
                           uint64_t tx_packets) {
   const struct itr_entry *e = itr_table_find(f->table, &key);
 
-  EXPECT(e != NULL, "%s: no entry", what);
+  EXPECT(e != NULL, "%s: %s: no entry", prog_names[prog], what);
   if (!e)
     return;
-  EXPECT(e->counters.rx_bytes == rx_bytes, "%s: rx_bytes %llu, want %llu", what,
-         (unsigned long long)e->counters.rx_bytes,
+  EXPECT(e->counters.rx_bytes == rx_bytes, "%s: %s: rx_bytes %llu, want %llu",
+         prog_names[prog], what, (unsigned long long)e->counters.rx_bytes,
          (unsigned long long)rx_bytes);
-  EXPECT(e->counters.rx_packets == rx_packets, "%s: rx_packets %llu, want %llu",
-         what, (unsigned long long)e->counters.rx_packets,
+  EXPECT(e->counters.rx_packets == rx_packets,
+         "%s: %s: rx_packets %llu, want %llu", prog_names[prog], what,
+         (unsigned long long)e->counters.rx_packets,
          (unsigned long long)rx_packets);
-  EXPECT(e->counters.tx_bytes == tx_bytes, "%s: tx_bytes %llu, want %llu", what,
-         (unsigned long long)e->counters.tx_bytes,
+  EXPECT(e->counters.tx_bytes == tx_bytes, "%s: %s: tx_bytes %llu, want %llu",
+         prog_names[prog], what, (unsigned long long)e->counters.tx_bytes,
          (unsigned long long)tx_bytes);
-  EXPECT(e->counters.tx_packets == tx_packets, "%s: tx_packets %llu, want %llu",
-         what, (unsigned long long)e->counters.tx_packets,
+  EXPECT(e->counters.tx_packets == tx_packets,
+         "%s: %s: tx_packets %llu, want %llu", prog_names[prog], what,
+         (unsigned long long)e->counters.tx_packets,
          (unsigned long long)tx_packets);
 }
 
@@ -151,7 +184,7 @@ static void expect_counts(struct fixture *f, const char *what,
 static void check_ip_frame(const char *what, const struct frame_spec *spec,
                            int repeat) {
   struct fixture f;
-  uint8_t frame[2048];
+  uint8_t frame[10000];
   size_t len = build(spec, frame, sizeof(frame));
 
   fixture_open(&f, CAPACITY);
@@ -299,10 +332,11 @@ static void test_malformed(void) {
   uint8_t frame[2048];
   size_t len;
 
-  /* IPv4 header cut short. */
+  /* IPv4 header cut short (the kernel refuses such skbs in test runs). */
   build(&v4, frame, sizeof(frame));
-  check_special_frame("truncated ipv4", frame, eth + 19,
-                      IPTRAFFIC_KIND_MALFORMED);
+  if (prog != PROG_TC)
+    check_special_frame("truncated ipv4", frame, eth + 19,
+                        IPTRAFFIC_KIND_MALFORMED);
   /* ihl < 5. */
   len = build(&v4, frame, sizeof(frame));
   frame[eth] = 0x44;
@@ -319,8 +353,9 @@ static void test_malformed(void) {
                       IPTRAFFIC_KIND_MALFORMED);
   /* IPv6 header cut short. */
   build(&v6, frame, sizeof(frame));
-  check_special_frame("truncated ipv6", frame, eth + 39,
-                      IPTRAFFIC_KIND_MALFORMED);
+  if (prog != PROG_TC)
+    check_special_frame("truncated ipv6", frame, eth + 39,
+                        IPTRAFFIC_KIND_MALFORMED);
   /* Version 4 behind ethertype IPv6. */
   len = build(&v6, frame, sizeof(frame));
   frame[eth] = 0x40;
@@ -374,8 +409,7 @@ static void test_full_table(void) {
 
 /* Learns the ifindex test runs carry from one ARP frame. */
 static void probe_test_ifindex(void) {
-  struct frame_spec arp = {.family = 0, .ethertype = 0x0806,
-                           .payload_len = 28};
+  struct frame_spec arp = {.family = 0, .ethertype = 0x0806, .payload_len = 28};
   uint8_t frame[128];
   size_t len = build(&arp, frame, sizeof(frame));
   struct fixture f;
@@ -388,12 +422,81 @@ static void probe_test_ifindex(void) {
   fixture_close(&f);
 }
 
-int main(void) {
-  if (geteuid() != 0) {
-    printf("SKIP: loading BPF programs needs root (CAP_BPF)\n");
-    return SKIP;
-  }
-  probe_test_ifindex();
+/* Egress GSO packets count as their segments, with the headers each
+ * segment repeats. */
+static void test_gso(void) {
+  struct frame_spec s = {.family = 4,
+                         .src = "10.0.0.1",
+                         .dst = "10.0.0.2",
+                         .payload_len =
+                             2000}; /* an skb test run takes at most a page */
+  const size_t eth = 14, ipv4 = 20, ipv6 = 40, udp = 8, tcp = 32;
+  uint8_t frame[8192];
+  struct fixture f;
+  size_t len;
+
+  /* UDP over IPv4 in 5 segments. */
+  len = build(&s, frame, sizeof(frame));
+  fixture_open(&f, CAPACITY);
+  run_gso(&f, frame, len, 1, 5);
+  read_table(&f, 2);
+  expect_counts(&f, "gso udp4 src", addr_key("10.0.0.1"), 0, 0,
+                len + 4 * (eth + ipv4 + udp), 5);
+  expect_counts(&f, "gso udp4 dst", addr_key("10.0.0.2"),
+                len + 4 * (eth + ipv4 + udp), 5, 0, 0);
+  fixture_close(&f);
+
+  /* TCP over IPv4 with 12 bytes of options (doff 8) in 3 segments. */
+  len = build(&s, frame, sizeof(frame));
+  frame[eth + 9] = 6;                      /* protocol TCP */
+  frame[eth + ipv4 + 12] = (tcp / 4) << 4; /* data offset */
+  fixture_open(&f, CAPACITY);
+  run_gso(&f, frame, len, 1, 3);
+  read_table(&f, 2);
+  expect_counts(&f, "gso tcp4 src", addr_key("10.0.0.1"), 0, 0,
+                len + 2 * (eth + ipv4 + tcp), 3);
+  fixture_close(&f);
+
+  /* UDP over IPv6 in 2 segments. */
+  s.family = 6;
+  s.src = "2001:db8::1";
+  s.dst = "2001:db8::2";
+  len = build(&s, frame, sizeof(frame));
+  fixture_open(&f, CAPACITY);
+  run_gso(&f, frame, len, 1, 2);
+  read_table(&f, 2);
+  expect_counts(&f, "gso udp6 dst", addr_key("2001:db8::2"),
+                len + (eth + ipv6 + udp), 2, 0, 0);
+  fixture_close(&f);
+
+  /* Behind IPv6 extension headers the repeated headers are not known:
+   * the segments count, the bytes are the packet's. */
+  s.ipv6_ext_headers = 1;
+  len = build(&s, frame, sizeof(frame));
+  fixture_open(&f, CAPACITY);
+  run_gso(&f, frame, len, 1, 4);
+  read_table(&f, 2);
+  expect_counts(&f, "gso udp6 ext src", addr_key("2001:db8::1"), 0, 0, len, 4);
+  fixture_close(&f);
+}
+
+/* A jumbo frame spans several buffers; the bytes cover all of them. */
+static void test_multi_buffer(void) {
+  struct frame_spec s = {.family = 4,
+                         .src = "10.0.0.1",
+                         .dst = "10.0.0.2",
+                         .payload_len = 8000 - 42};
+
+  check_ip_frame("8000-byte frame", &s, 2);
+  s.family = 6;
+  s.src = "2001:db8::1";
+  s.dst = "2001:db8::2";
+  s.payload_len = 9000 - 62;
+  check_ip_frame("9000-byte ipv6 frame", &s, 1);
+}
+
+/* Frame tests every program must pass alike. */
+static void test_frames(void) {
   test_ipv4();
   test_ipv4_options();
   test_ipv4_fragments();
@@ -402,6 +505,37 @@ int main(void) {
   test_non_ip();
   test_malformed();
   test_full_table();
+}
+
+static bool kernel_has_frags(void) {
+  struct fixture f;
+  bool has;
+
+  fixture_open(&f, CAPACITY);
+  has = itr_loader_has_frags(f.loader);
+  fixture_close(&f);
+  return has;
+}
+
+int main(void) {
+  if (geteuid() != 0) {
+    printf("SKIP: loading BPF programs needs root (CAP_BPF)\n");
+    return SKIP;
+  }
+  for (prog = PROG_XDP; prog <= PROG_TC; prog++) {
+    if (prog == PROG_XDP_FRAGS && !kernel_has_frags()) {
+      printf("xdp.frags: not in this kernel (before 5.18), not tested\n");
+      continue;
+    }
+    probe_test_ifindex();
+    test_frames();
+    if (prog == PROG_XDP_FRAGS)
+      test_multi_buffer();
+    if (prog == PROG_TC)
+      test_gso();
+    printf("%s: %d checks so far, %d failures\n", prog_names[prog], checks,
+           failures);
+  }
   printf("%d checks, %d failures\n", checks, failures);
   return failures ? 1 : 0;
 }
