@@ -457,3 +457,177 @@ itr_has_xdp() {
   fi
   return 1
 }
+
+# --- Prometheus ----------------------------------------------------------------
+
+ITR_PROMETHEUS_PORT=
+ITR_PROMETHEUS_PID=
+
+# Skips unless the Prometheus server (package prometheus) is installed.
+itr_require_prometheus() {
+  itr_require_cmd prometheus python3
+}
+
+itr_prometheus_ready() {
+  ip netns exec "$1" curl -sf --max-time 2 \
+    "http://127.0.0.1:$ITR_PROMETHEUS_PORT/-/ready" >/dev/null 2>&1
+}
+
+# itr_prometheus_start [NS]: a Prometheus server with a fresh TSDB in
+# namespace NS (default ITR_NS_B), on a free port of 127.0.0.1 (left in
+# ITR_PROMETHEUS_PORT), scraping write_prometheus on ITR_PROM_PORT every
+# second with honor_labels (so collectd's instance label is kept). Start
+# collectd first, so that its port is taken. Waits until it is ready.
+# shellcheck disable=SC2120
+itr_prometheus_start() {
+  local ns=${1:-$ITR_NS_B} dir=$ITR_TMP/prometheus
+  mkdir -p "$dir/data"
+  cat >"$dir/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: collectd
+    honor_labels: true
+    static_configs:
+      - targets: ['127.0.0.1:$ITR_PROM_PORT']
+YML
+  ITR_PROMETHEUS_PORT=$(itr_free_port "$ns")
+  itr_spawn ip netns exec "$ns" prometheus --config.file="$dir/prometheus.yml" \
+    --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$ITR_PROMETHEUS_PORT" \
+    >"$ITR_TMP/prometheus.log" 2>&1
+  ITR_PROMETHEUS_PID=$ITR_LAST_PID
+  itr_wait_for 30 "Prometheus to be ready" itr_prometheus_ready "$ns"
+}
+
+# itr_prometheus_query QUERY [NS]: runs an instant query through the HTTP
+# API and prints the raw JSON answer.
+itr_prometheus_query() {
+  local ns=${2:-$ITR_NS_B}
+  ip netns exec "$ns" curl -sf --max-time 5 \
+    "http://127.0.0.1:$ITR_PROMETHEUS_PORT/api/v1/query" \
+    --data-urlencode "query=$1"
+}
+
+# itr_prometheus_vector QUERY [NS]: the instant vector QUERY returns, one
+# sample a line: the labels as name=value joined by ',', a tab, the value.
+# Fails the test if the query is not a successful vector query.
+itr_prometheus_vector() {
+  local json
+  json=$(itr_prometheus_query "$@") ||
+    itr_fail "Prometheus query failed: $1"
+  python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+if d.get("status") != "success" or d["data"]["resultType"] != "vector":
+    sys.exit("not a successful vector answer: " + sys.argv[1][:300])
+for r in d["data"]["result"]:
+    labels = ",".join("%s=%s" % kv for kv in sorted(r["metric"].items()))
+    print(labels + "\t" + r["value"][1])
+' "$json" || itr_fail "bad answer to Prometheus query: $1"
+}
+
+# --- the Grafana dashboard -------------------------------------------------------
+
+# itr_dashboard_queries FILE: checks that the Grafana dashboard FILE is valid
+# JSON with the structure Grafana needs (unique panel ids, grid positions,
+# a datasource and uniquely named targets on every panel, every $variable
+# defined) and prints every PromQL query in it, one a line as
+# "WHERE<tab>QUERY". WHERE is "panel TITLE/REFID" or "variable NAME".
+# Grafana's variables are replaced by values that select everything:
+# $host and $interface by .*, $top by 10, $__rate_interval by 1m; a
+# variable's label_values(METRIC, LABEL) becomes count by (LABEL) (METRIC).
+itr_dashboard_queries() {
+  python3 - "$1" <<'PY'
+import json, re, sys
+
+path = sys.argv[1]
+try:
+    with open(path) as f:
+        dash = json.load(f)
+except ValueError as e:
+    sys.exit("%s: not valid JSON: %s" % (path, e))
+
+def fail(msg):
+    sys.exit("%s: %s" % (path, msg))
+
+subst = {"host": ".*", "interface": ".*", "top": "10", "__rate_interval": "1m"}
+variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
+for name in ("datasource", "host", "interface", "top"):
+    if name not in variables:
+        fail("no template variable %s" % name)
+
+def expand(where, q):
+    for name in re.findall(r"\$\{?(\w+)", q):
+        if name not in subst or (not name.startswith("__") and name not in variables):
+            fail("%s: unknown variable $%s" % (where, name))
+    q = re.sub(r"\$\{?(\w+)\}?", lambda m: subst[m.group(1)], q)
+    m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", q.strip())
+    if m:
+        q = "count by (%s) (%s)" % (m.group(2), m.group(1))
+    return q
+
+out = []
+for name, v in variables.items():
+    if v.get("type") == "query":
+        q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+        out.append(("variable " + name, expand("variable " + name, q)))
+
+for key in ("title", "uid", "schemaVersion", "panels"):
+    if key not in dash:
+        fail("no %s" % key)
+ids = set()
+for p in dash["panels"]:
+    title = p.get("title") or fail("a panel without a title")
+    if p.get("id") in ids or not isinstance(p.get("id"), int):
+        fail("panel %r: missing or duplicate id" % title)
+    ids.add(p["id"])
+    g = p.get("gridPos", {})
+    if not all(isinstance(g.get(k), int) for k in "xywh") or g["x"] + g["w"] > 24:
+        fail("panel %r: bad gridPos %r" % (title, g))
+    if p.get("type") == "row":
+        continue
+    if p.get("datasource", {}).get("uid") != "${datasource}":
+        fail("panel %r: datasource is not ${datasource}" % title)
+    targets = p.get("targets") or fail("panel %r: no targets" % title)
+    refs = [t.get("refId") for t in targets]
+    if None in refs or len(set(refs)) != len(refs):
+        fail("panel %r: missing or duplicate refId" % title)
+    for t in targets:
+        where = "panel %s/%s" % (title, t["refId"])
+        if not t.get("expr"):
+            fail("%s: no expr" % where)
+        out.append((where, expand(where, t["expr"])))
+for where, q in out:
+    print("%s\t%s" % (where, q))
+PY
+}
+
+# --- IP traffic between the namespaces --------------------------------------
+
+# itr_veth_ipv4 [MTU]: gives va 10.77.0.1/24 and vb 10.77.0.2/24, with
+# permanent neighbour entries both ways so that no ARP is ever sent: the
+# only frames on the wire are the ones the test makes. Sets ITR_VA_MAC.
+itr_veth_ipv4() {
+  local mtu=${1:-1500}
+  ITR_VA_MAC=$(ip -n "$ITR_NS_A" -o link show dev va |
+    sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
+  ip -n "$ITR_NS_A" link set dev va mtu "$mtu" arp on
+  ip -n "$ITR_NS_B" link set dev vb mtu "$mtu" arp on
+  ip -n "$ITR_NS_A" addr add 10.77.0.1/24 dev va
+  ip -n "$ITR_NS_B" addr add 10.77.0.2/24 dev vb
+  ip -n "$ITR_NS_A" neigh replace 10.77.0.2 lladdr "$ITR_VB_MAC" dev va nud permanent
+  ip -n "$ITR_NS_B" neigh replace 10.77.0.1 lladdr "$ITR_VA_MAC" dev vb nud permanent
+}
+
+# itr_nstat NS NAME...: the namespace's SNMP counters NAME (absolute values,
+# one a line, in the order given).
+itr_nstat() {
+  local ns=$1 name
+  shift
+  for name in "$@"; do
+    ip netns exec "$ns" nstat -asz "$name" | awk -v n="$name" '$1 == n { print $2 }'
+  done
+}
