@@ -27,6 +27,22 @@ struct {
   __type(value, struct iptraffic_value);
 } itr_counters SEC(".maps");
 
+/* The <Network> blocks; looked up only when there are any. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 1); /* set by the plugin before load */
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct iptraffic_net_key);
+  __type(value, struct iptraffic_net_value);
+} itr_networks SEC(".maps");
+
+/* Set by the plugin before load (IPv4PrefixLength, IPv6PrefixLength, any
+ * <Network> block); constant for the verifier, which drops the network
+ * lookup from the program when there are no networks. */
+const volatile __u8 itr_ipv4_prefixlen = 32;
+const volatile __u8 itr_ipv6_prefixlen = 128;
+const volatile __u8 itr_has_networks = 0;
+
 enum side {
   SIDE_RX = 1,
   SIDE_TX = 2,
@@ -77,18 +93,50 @@ static __always_inline void count_special(__u32 ifindex, __u8 kind, int sides,
   count_key(&key, sides, bytes, packets);
 }
 
+/* Zeroes the bits of addr past prefixlen. */
+static __always_inline void mask_address(__u8 *addr, int bytes,
+                                         __u32 prefixlen) {
+#pragma unroll
+  for (int i = 0; i < 16; i++) {
+    int bits = (int)prefixlen - 8 * i;
+
+    if (i >= bytes || bits >= 8)
+      continue;
+    addr[i] = bits <= 0 ? 0 : addr[i] & (__u8)(0xff << (8 - bits));
+  }
+}
+
 static __always_inline void count_address(__u32 ifindex, int kind,
                                           const void *addr, int sides,
                                           __u64 bytes, __u64 packets) {
   struct iptraffic_key key = {.ifindex = ifindex, .kind = kind};
+  int len = kind == IPTRAFFIC_KIND_IPV4 ? 4 : 16;
+  __u32 prefixlen;
 
   if (kind == IPTRAFFIC_KIND_IPV4) {
     __builtin_memcpy(key.addr, addr, 4);
-    key.prefixlen = 32;
+    prefixlen = itr_ipv4_prefixlen;
   } else {
     __builtin_memcpy(key.addr, addr, 16);
-    key.prefixlen = 128;
+    prefixlen = itr_ipv6_prefixlen;
   }
+  if (itr_has_networks) {
+    struct iptraffic_net_key net = {.prefixlen = 8 + 8 * len, .kind = kind};
+    struct iptraffic_net_value *v;
+
+    __builtin_memcpy(net.addr, key.addr, 16);
+    v = bpf_map_lookup_elem(&itr_networks, &net);
+    if (v) {
+      if (v->ignore) {
+        count_special(ifindex, IPTRAFFIC_KIND_IGNORED, sides, bytes, packets);
+        return;
+      }
+      prefixlen = v->prefixlen;
+    }
+  }
+  if (prefixlen < 8 * (__u32)len)
+    mask_address(key.addr, len, prefixlen);
+  key.prefixlen = prefixlen;
   if (count_key(&key, sides, bytes, packets) < 0)
     count_special(ifindex, IPTRAFFIC_KIND_UNTRACKED, sides, bytes, packets);
 }

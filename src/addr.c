@@ -19,6 +19,8 @@ static const char *special_name(unsigned kind) {
     return "malformed";
   case IPTRAFFIC_KIND_UNTRACKED:
     return "untracked";
+  case IPTRAFFIC_KIND_IGNORED:
+    return "ignored";
   default:
     return NULL;
   }

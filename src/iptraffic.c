@@ -32,7 +32,9 @@ struct iface {
   int last_err;     /* of the last failed attach, to log it once */
   struct itr_xdp_attachment xdp;
   struct itr_tc_attachment tc;
-  size_t addresses; /* tracked addresses, counted during dispatch */
+  size_t addresses;          /* tracked addresses, counted during dispatch */
+  size_t value_lists;        /* dispatched in this interval */
+  struct itr_counters other; /* TopN: what the non-members added up */
   c_complain_t complaint;
 };
 
@@ -44,6 +46,8 @@ static struct itr_loader *loader;
 static struct itr_reader *reader;
 static struct itr_table *table;
 static struct iptraffic_key *expired; /* scratch, table capacity long */
+static struct itr_entry **ranked;     /* scratch for TopN, as long */
+static uint32_t interval;             /* number of the current read */
 static bool told_no_batch, told_no_lookup_and_delete, told_no_links,
     told_no_tcx;
 static c_complain_t read_complaint = C_COMPLAIN_INIT_STATIC;
@@ -185,16 +189,24 @@ static void explain_attach_error(struct iface *ifc, int ifindex, int err,
   ERROR(LOG_PREFIX "%s", msg);
 }
 
+static bool ignores_networks(void) {
+  for (size_t i = 0; i < cfg.networks_num; i++)
+    if (cfg.networks[i].ignore)
+      return true;
+  return false;
+}
+
 /* Creates the interface's special keys, so that non-ip, malformed and
  * untracked always have an entry even when the table is full. */
 static int create_special_keys(int ifindex) {
-  static const uint8_t kinds[IPTRAFFIC_NUM_SPECIAL] = {
-      IPTRAFFIC_KIND_NONIP, IPTRAFFIC_KIND_MALFORMED, IPTRAFFIC_KIND_UNTRACKED};
-
   for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
-    struct iptraffic_key key = {.ifindex = (uint32_t)ifindex, .kind = kinds[i]};
-    int err = itr_reader_create(reader, &key);
+    struct iptraffic_key key = {.ifindex = (uint32_t)ifindex,
+                                .kind = itr_special_kinds[i]};
+    int err;
 
+    if (key.kind == IPTRAFFIC_KIND_IGNORED && !ignores_networks())
+      continue; /* never counted */
+    err = itr_reader_create(reader, &key);
     if (err)
       return err;
   }
@@ -333,6 +345,8 @@ static int iptraffic_shutdown(void) {
   table = NULL;
   free(expired);
   expired = NULL;
+  free(ranked);
+  ranked = NULL;
   itr_loader_close(loader);
   loader = NULL;
   itr_loader_set_print(NULL);
@@ -354,7 +368,7 @@ static int iptraffic_init(void) {
 
   itr_loader_set_print(log_libbpf);
   capacity = cfg.max_entries + IPTRAFFIC_NUM_SPECIAL * cfg.interfaces_num;
-  err = itr_loader_open(&loader, capacity);
+  err = itr_loader_open_config(&loader, capacity, &cfg);
   if (err) {
     explain_load_error(err);
     iptraffic_shutdown();
@@ -362,8 +376,9 @@ static int iptraffic_init(void) {
   }
   table = itr_table_new(capacity);
   expired = calloc(capacity, sizeof(*expired));
+  ranked = calloc(capacity, sizeof(*ranked));
   err = itr_reader_new(&reader, itr_loader_map_fd(loader));
-  if (!table || !expired || err) {
+  if (!table || !expired || !ranked || err) {
     ERROR(LOG_PREFIX "allocating the address table (%u entries) failed",
           capacity);
     iptraffic_shutdown();
@@ -392,7 +407,7 @@ static int iptraffic_init(void) {
   return 0;
 }
 
-static void submit(const char *ifname, const char *type, const char *instance,
+static void submit(struct iface *ifc, const char *type, const char *instance,
                    const value_t *values, size_t values_len, cdtime_t time) {
   value_list_t vl = VALUE_LIST_INIT;
 
@@ -400,10 +415,11 @@ static void submit(const char *ifname, const char *type, const char *instance,
   vl.values_len = values_len;
   vl.time = time;
   sstrncpy(vl.plugin, PLUGIN_NAME, sizeof(vl.plugin));
-  sstrncpy(vl.plugin_instance, ifname, sizeof(vl.plugin_instance));
+  sstrncpy(vl.plugin_instance, ifc->name, sizeof(vl.plugin_instance));
   sstrncpy(vl.type, type, sizeof(vl.type));
   sstrncpy(vl.type_instance, instance, sizeof(vl.type_instance));
   plugin_dispatch_values(&vl);
+  ifc->value_lists++;
 }
 
 static struct iface *iface_by_index(uint32_t ifindex) {
@@ -413,29 +429,70 @@ static struct iface *iface_by_index(uint32_t ifindex) {
   return NULL;
 }
 
-static void submit_entry(const struct itr_entry *e, cdtime_t time) {
-  struct iface *ifc = iface_by_index(e->key.ifindex);
-  char instance[ITR_INSTANCE_LEN];
-  value_t octets[2], packets[2];
+/* if_octets and if_packets of one instance. */
+static void submit_counters(struct iface *ifc, const char *instance,
+                            const struct itr_counters *c, cdtime_t time) {
+  value_t octets[2] = {{.derive = (derive_t)c->rx_bytes},
+                       {.derive = (derive_t)c->tx_bytes}};
+  value_t packets[2] = {{.derive = (derive_t)c->rx_packets},
+                        {.derive = (derive_t)c->tx_packets}};
 
-  if (!ifc || itr_key_format(&e->key, instance, sizeof(instance)) != 0)
-    return;
-  if (!itr_key_is_special(&e->key))
-    ifc->addresses++;
-  octets[0].derive = (derive_t)e->counters.rx_bytes;
-  octets[1].derive = (derive_t)e->counters.tx_bytes;
-  packets[0].derive = (derive_t)e->counters.rx_packets;
-  packets[1].derive = (derive_t)e->counters.tx_packets;
-  submit(ifc->name, "if_octets", instance, octets, 2, time);
-  submit(ifc->name, "if_packets", instance, packets, 2, time);
+  submit(ifc, "if_octets", instance, octets, 2, time);
+  submit(ifc, "if_packets", instance, packets, 2, time);
 }
 
-static void submit_health(const struct iface *ifc, cdtime_t time) {
-  value_t addresses = {.gauge = (gauge_t)ifc->addresses};
-  value_t capacity = {.gauge = (gauge_t)cfg.max_entries};
+static void submit_entry(struct iface *ifc, const struct itr_entry *e,
+                         cdtime_t time) {
+  char instance[ITR_INSTANCE_LEN];
 
-  submit(ifc->name, "count", "addresses", &addresses, 1, time);
-  submit(ifc->name, "count", "capacity", &capacity, 1, time);
+  if (!cfg.report_inactive && !e->changed)
+    return;
+  if (itr_key_format(&e->key, instance, sizeof(instance)) == 0)
+    submit_counters(ifc, instance, &e->counters, time);
+}
+
+static void submit_health(struct iface *ifc, cdtime_t time) {
+  /* This interval's value lists, these three gauges included. */
+  value_t gauges[] = {{.gauge = (gauge_t)ifc->addresses},
+                      {.gauge = (gauge_t)cfg.max_entries},
+                      {.gauge = (gauge_t)(ifc->value_lists + 3)}};
+
+  submit(ifc, "count", "addresses", &gauges[0], 1, time);
+  submit(ifc, "count", "capacity", &gauges[1], 1, time);
+  submit(ifc, "count", "value_lists", &gauges[2], 1, time);
+}
+
+/* TopN: the interval's top talkers of ifc become members for TopNHold more
+ * intervals; members are dispatched with their own counters, everybody
+ * else's increase goes to the interface's "other" instance. */
+static void submit_top(struct iface *ifc, struct itr_entry *entries,
+                       size_t count, cdtime_t time) {
+  size_t n = 0;
+  bool other_changed = false;
+
+  for (size_t i = 0; i < count; i++)
+    if (entries[i].key.ifindex == (uint32_t)ifc->ifindex &&
+        !itr_key_is_special(&entries[i].key) &&
+        itr_entry_interval_bytes(&entries[i]) > 0)
+      ranked[n++] = &entries[i];
+  itr_select_top(ranked, n, cfg.top_n);
+  for (size_t i = 0; i < n && i < cfg.top_n; i++)
+    ranked[i]->top_until = interval + cfg.top_n_hold;
+
+  for (size_t i = 0; i < count; i++) {
+    struct itr_entry *e = &entries[i];
+
+    if (e->key.ifindex != (uint32_t)ifc->ifindex || itr_key_is_special(&e->key))
+      continue;
+    if (e->top_until >= interval && e->top_until != 0) {
+      submit_entry(ifc, e, time);
+    } else {
+      itr_counters_add(&ifc->other, &e->delta);
+      other_changed |= e->changed;
+    }
+  }
+  if (cfg.report_inactive || other_changed)
+    submit_counters(ifc, "other", &ifc->other, time);
 }
 
 /* Drops the addresses idle for ExpireIdle from the kernel table. Their
@@ -453,7 +510,7 @@ static size_t expire_idle(uint64_t now_ms) {
       continue; /* gone already; the next pass drops it */
     e = itr_table_find(table, &expired[i]);
     if (e)
-      e->counters = last;
+      itr_entry_update(e, &last, now_ms);
   }
   return n;
 }
@@ -462,7 +519,7 @@ static int iptraffic_read(void) {
   cdtime_t now = cdtime();
   uint64_t now_ms = CDTIME_T_TO_MS(now);
   struct itr_entry *entries;
-  size_t n_expired;
+  size_t n_expired, count;
   int err;
 
   for (size_t i = 0; i < cfg.interfaces_num; i++)
@@ -490,14 +547,33 @@ static int iptraffic_read(void) {
     told_no_lookup_and_delete = true;
   }
 
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
-    ifaces[i].addresses = 0;
+  interval++;
   entries = itr_table_entries(table);
-  for (size_t i = 0; i < itr_table_count(table); i++)
-    submit_entry(&entries[i], now);
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (ifaces[i].attached)
-      submit_health(&ifaces[i], now);
+  count = itr_table_count(table);
+  for (size_t i = 0; i < cfg.interfaces_num; i++) {
+    ifaces[i].addresses = 0;
+    ifaces[i].value_lists = 0;
+  }
+  for (size_t i = 0; i < count; i++) {
+    struct iface *ifc = iface_by_index(entries[i].key.ifindex);
+
+    if (!ifc)
+      continue;
+    if (itr_key_is_special(&entries[i].key)) {
+      submit_entry(ifc, &entries[i], now);
+      continue;
+    }
+    ifc->addresses++;
+    if (cfg.top_n == 0)
+      submit_entry(ifc, &entries[i], now);
+  }
+  for (size_t i = 0; i < cfg.interfaces_num; i++) {
+    if (!ifaces[i].attached)
+      continue;
+    if (cfg.top_n > 0)
+      submit_top(&ifaces[i], entries, count, now);
+    submit_health(&ifaces[i], now);
+  }
 
   for (size_t i = 0; i < n_expired; i++)
     itr_table_remove(table, &expired[i]);

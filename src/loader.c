@@ -18,6 +18,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
+#include "iptraffic.h"
 #include "loader.h"
 #include "iptraffic.skel.h"
 
@@ -53,8 +54,27 @@ void itr_loader_set_print(itr_print_fn fn) {
   libbpf_set_print(fn ? libbpf_print : NULL);
 }
 
-int itr_loader_open(struct itr_loader **out, uint32_t capacity) {
+/* Fills the network trie from the <Network> blocks. */
+static int load_networks(struct itr_loader *l, const struct itr_config *cfg) {
+  int fd = bpf_map__fd(l->skel->maps.itr_networks);
+
+  for (size_t i = 0; i < cfg->networks_num; i++) {
+    const struct itr_network *n = &cfg->networks[i];
+    struct iptraffic_net_key key = {.prefixlen = 8u + n->len, .kind = n->kind};
+    struct iptraffic_net_value value = {.prefixlen = n->prefixlen,
+                                        .ignore = n->ignore};
+
+    memcpy(key.addr, n->addr, sizeof(key.addr));
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) < 0)
+      return -errno;
+  }
+  return 0;
+}
+
+int itr_loader_open_config(struct itr_loader **out, uint32_t capacity,
+                           const struct itr_config *cfg) {
   struct itr_loader *l;
+  size_t networks = cfg ? cfg->networks_num : 0;
   int err;
 
   l = calloc(1, sizeof(*l));
@@ -66,14 +86,24 @@ int itr_loader_open(struct itr_loader **out, uint32_t capacity) {
     goto fail;
   }
   err = bpf_map__set_max_entries(l->skel->maps.itr_counters, capacity);
+  if (!err)
+    err = bpf_map__set_max_entries(l->skel->maps.itr_networks,
+                                   networks ? (uint32_t)networks : 1);
   if (err)
     goto fail;
+  if (cfg) {
+    l->skel->rodata->itr_ipv4_prefixlen = cfg->ipv4_prefixlen;
+    l->skel->rodata->itr_ipv6_prefixlen = cfg->ipv6_prefixlen;
+    l->skel->rodata->itr_has_networks = networks > 0;
+  }
   /* Multi-buffer XDP came with bpf_xdp_get_buff_len() in 5.18. */
   l->has_frags = libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP,
                                          BPF_FUNC_xdp_get_buff_len, NULL) > 0;
   if (!l->has_frags)
     bpf_program__set_autoload(l->skel->progs.iptraffic_xdp_frags, false);
   err = iptraffic_bpf__load(l->skel);
+  if (!err && networks)
+    err = load_networks(l, cfg);
   if (err)
     goto fail;
   *out = l;
@@ -82,6 +112,10 @@ int itr_loader_open(struct itr_loader **out, uint32_t capacity) {
 fail:
   itr_loader_close(l);
   return err < 0 ? err : -EINVAL;
+}
+
+int itr_loader_open(struct itr_loader **out, uint32_t capacity) {
+  return itr_loader_open_config(out, capacity, NULL);
 }
 
 void itr_loader_close(struct itr_loader *l) {

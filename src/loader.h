@@ -30,6 +30,11 @@ struct itr_loader;
 /* Opens the embedded BPF object, sizes the address table to capacity keys
  * and loads it into the kernel. */
 int itr_loader_open(struct itr_loader **out, uint32_t capacity);
+
+/* The same with the aggregation of cfg: IPv4PrefixLength, IPv6PrefixLength
+ * and the <Network> blocks (NULL: every address on its own). */
+int itr_loader_open_config(struct itr_loader **out, uint32_t capacity,
+                           const struct itr_config *cfg);
 void itr_loader_close(struct itr_loader *l);
 
 int itr_loader_map_fd(const struct itr_loader *l);

@@ -6,12 +6,16 @@
  */
 #include "plugin_config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "iptraffic.h"
 
 /* Longest part of a string value quoted in an error message. */
 #define QUOTE_MAX 48
@@ -287,6 +291,168 @@ static int opt_direction(struct itr_config *cfg,
   return ret;
 }
 
+static int get_boolean(const struct itr_cfg_item *item, bool *out, char *err,
+                       size_t errlen) {
+  int ret =
+      check_values(item, ITR_CFG_BOOLEAN, false, "true or false", err, errlen);
+
+  if (ret == 0)
+    *out = item->values[0].v.boolean;
+  return ret;
+}
+
+static int get_uint8(const struct itr_cfg_item *item, uint32_t min,
+                     uint32_t max, uint8_t *out, char *err, size_t errlen) {
+  uint32_t v = 0;
+  int ret = get_uint32(item, min, max, "", &v, err, errlen);
+
+  if (ret == 0)
+    *out = (uint8_t)v;
+  return ret;
+}
+
+static int opt_report_inactive(struct itr_config *cfg,
+                               const struct itr_cfg_item *item, char *err,
+                               size_t errlen) {
+  return get_boolean(item, &cfg->report_inactive, err, errlen);
+}
+
+static int opt_ipv4_prefixlen(struct itr_config *cfg,
+                              const struct itr_cfg_item *item, char *err,
+                              size_t errlen) {
+  return get_uint8(item, 1, 32, &cfg->ipv4_prefixlen, err, errlen);
+}
+
+static int opt_ipv6_prefixlen(struct itr_config *cfg,
+                              const struct itr_cfg_item *item, char *err,
+                              size_t errlen) {
+  return get_uint8(item, 1, 128, &cfg->ipv6_prefixlen, err, errlen);
+}
+
+static int opt_top_n(struct itr_config *cfg, const struct itr_cfg_item *item,
+                     char *err, size_t errlen) {
+  return get_uint32(item, 0, ITR_MAX_TOP_N, "; 0 = every address", &cfg->top_n,
+                    err, errlen);
+}
+
+static int opt_top_n_hold(struct itr_config *cfg,
+                          const struct itr_cfg_item *item, char *err,
+                          size_t errlen) {
+  return get_uint32(item, 0, ITR_MAX_TOP_N_HOLD, " intervals", &cfg->top_n_hold,
+                    err, errlen);
+}
+
+/* Parses "192.0.2.0/24", "2001:db8::/32" or a single address into net
+ * (kind, addr, len). Returns NULL or why the text is not a network. */
+static const char *parse_cidr(const char *text, struct itr_network *net) {
+  char buf[INET6_ADDRSTRLEN + 8];
+  const char *slash = strchr(text, '/');
+  size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+  unsigned full, len, i;
+  char *end;
+
+  if (alen >= sizeof(buf))
+    return "is not an address";
+  memcpy(buf, text, alen);
+  buf[alen] = '\0';
+  memset(net, 0, sizeof(*net));
+  if (inet_pton(AF_INET, buf, net->addr) == 1) {
+    net->kind = IPTRAFFIC_KIND_IPV4;
+    full = 32;
+  } else if (inet_pton(AF_INET6, buf, net->addr) == 1) {
+    net->kind = IPTRAFFIC_KIND_IPV6;
+    full = 128;
+  } else {
+    return "is not an IPv4 or IPv6 network (e.g. \"192.0.2.0/24\")";
+  }
+  len = full;
+  if (slash) {
+    unsigned long v;
+
+    if (!isdigit((unsigned char)slash[1]))
+      return "has no prefix length after '/'";
+    v = strtoul(slash + 1, &end, 10);
+    if (*end != '\0' || v > full)
+      return full == 32 ? "has a prefix length that is not 0..32"
+                        : "has a prefix length that is not 0..128";
+    len = (unsigned)v;
+  }
+  for (i = len; i < full; i++)
+    if (net->addr[i / 8] & (0x80 >> (i % 8)))
+      return "has host bits set past its prefix length";
+  net->len = (uint8_t)len;
+  return NULL;
+}
+
+/* <Network "CIDR"> with PrefixLength N or Ignore true inside. */
+static int opt_network(struct itr_config *cfg, const struct itr_cfg_item *item,
+                       char *err, size_t errlen) {
+  char q[QUOTED_LEN], d[DESC_LEN];
+  struct itr_network net;
+  const char *why;
+  bool have_len = false, ignore = false;
+  unsigned full;
+  int i;
+
+  if (item->values_num != 1 || item->values[0].type != ITR_CFG_STRING) {
+    if (item->values_num < 1)
+      return fail(err, errlen,
+                  "Block <%s> expects one network string, got no value",
+                  item->key);
+    describe(&item->values[0], d, sizeof(d));
+    return fail(err, errlen,
+                "Block <%s> expects one network string like "
+                "\"192.0.2.0/24\", got %s%s",
+                item->key, d, item->values_num > 1 ? " and more" : "");
+  }
+  quote(item->values[0].v.string, q, sizeof(q));
+  why = parse_cidr(item->values[0].v.string, &net);
+  if (why)
+    return fail(err, errlen, "Block <%s %s>: the network %s", item->key, q,
+                why);
+  full = net.kind == IPTRAFFIC_KIND_IPV4 ? 32 : 128;
+  for (i = 0; i < item->children_num; i++) {
+    const struct itr_cfg_item *c = &item->children[i];
+    int ret;
+
+    if (strcasecmp(c->key, "PrefixLength") == 0) {
+      ret = get_uint8(c, net.len ? net.len : 1, full, &net.prefixlen, err,
+                      errlen);
+      have_len = true;
+    } else if (strcasecmp(c->key, "Ignore") == 0) {
+      ret = get_boolean(c, &ignore, err, errlen);
+    } else {
+      char k[QUOTED_LEN];
+
+      quote(c->key, k, sizeof(k));
+      ret = fail(err, errlen,
+                 "Unknown option %s (known options: PrefixLength, Ignore)", k);
+    }
+    if (ret < 0) {
+      char inner[256] = "";
+
+      if (err != NULL && errlen > 0)
+        snprintf(inner, sizeof(inner), "%s", err);
+      return fail(err, errlen, "Block <%s %s>: %s", item->key, q, inner);
+    }
+  }
+  if (have_len == ignore)
+    return fail(err, errlen,
+                "Block <%s %s> needs exactly one of PrefixLength N or Ignore "
+                "true",
+                item->key, q);
+  net.ignore = ignore;
+  for (size_t n = 0; n < cfg->networks_num; n++)
+    if (cfg->networks[n].kind == net.kind && cfg->networks[n].len == net.len &&
+        memcmp(cfg->networks[n].addr, net.addr, sizeof(net.addr)) == 0)
+      return fail(err, errlen, "Block <%s %s> is listed twice", item->key, q);
+  if (cfg->networks_num >= ITR_MAX_NETWORKS)
+    return fail(err, errlen, "Block <%s %s> is one too many (at most %d)",
+                item->key, q, ITR_MAX_NETWORKS);
+  cfg->networks[cfg->networks_num++] = net;
+  return 0;
+}
+
 static int opt_max_entries(struct itr_config *cfg,
                            const struct itr_cfg_item *item, char *err,
                            size_t errlen) {
@@ -308,9 +474,17 @@ struct option {
 };
 
 static const struct option options[] = {
-    {"Interface", opt_interface},    {"XDPMode", opt_xdp_mode},
-    {"Direction", opt_direction},    {"MaxEntries", opt_max_entries},
+    {"Interface", opt_interface},
+    {"XDPMode", opt_xdp_mode},
+    {"Direction", opt_direction},
+    {"MaxEntries", opt_max_entries},
     {"ExpireIdle", opt_expire_idle},
+    {"ReportInactive", opt_report_inactive},
+    {"IPv4PrefixLength", opt_ipv4_prefixlen},
+    {"IPv6PrefixLength", opt_ipv6_prefixlen},
+    {"Network", opt_network},
+    {"TopN", opt_top_n},
+    {"TopNHold", opt_top_n_hold},
 };
 
 #define OPTIONS_NUM (sizeof(options) / sizeof(options[0]))
@@ -318,7 +492,7 @@ static const struct option options[] = {
 static int apply_option(struct itr_config *cfg, const struct itr_cfg_item *item,
                         char *err, size_t errlen) {
   char q[QUOTED_LEN];
-  char known[128];
+  char known[256];
   size_t n = 0;
   size_t i;
 
@@ -340,6 +514,10 @@ void itr_config_init(struct itr_config *cfg) {
   cfg->direction = ITR_DIR_BOTH;
   cfg->max_entries = ITR_DEFAULT_MAX_ENTRIES;
   cfg->expire_idle = ITR_DEFAULT_EXPIRE_IDLE;
+  cfg->report_inactive = true;
+  cfg->ipv4_prefixlen = 32;
+  cfg->ipv6_prefixlen = 128;
+  cfg->top_n_hold = ITR_DEFAULT_TOP_N_HOLD;
 }
 
 int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,

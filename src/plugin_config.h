@@ -20,6 +20,10 @@
 #define ITR_MAX_MAX_ENTRIES 16777216u
 #define ITR_DEFAULT_EXPIRE_IDLE 300u
 #define ITR_MAX_EXPIRE_IDLE 31536000u /* one year */
+#define ITR_MAX_NETWORKS 1024
+#define ITR_MAX_TOP_N 1000000u
+#define ITR_DEFAULT_TOP_N_HOLD 5u
+#define ITR_MAX_TOP_N_HOLD 100000u
 
 enum itr_xdp_mode {
   ITR_XDP_AUTO = 0, /* native, else generic */
@@ -33,13 +37,30 @@ enum itr_direction {
   ITR_DIR_BOTH = 3,
 };
 
+/* A <Network "CIDR"> block. */
+struct itr_network {
+  uint8_t kind;      /* IPTRAFFIC_KIND_IPV4 or IPTRAFFIC_KIND_IPV6 */
+  uint8_t len;       /* the network's prefix length */
+  uint8_t addr[16];  /* network address, host bits zero */
+  uint8_t prefixlen; /* aggregate its addresses to this length */
+  bool ignore;       /* count its addresses as ignored instead */
+};
+
 struct itr_config {
   char interfaces[ITR_MAX_INTERFACES][IF_NAMESIZE];
   size_t interfaces_num;
   enum itr_xdp_mode xdp_mode;
   enum itr_direction direction;
-  uint32_t max_entries; /* addresses in the kernel table */
-  uint32_t expire_idle; /* seconds; 0 = never expire */
+  uint32_t max_entries;   /* addresses in the kernel table */
+  uint32_t expire_idle;   /* seconds; 0 = never expire */
+  bool report_inactive;   /* dispatch addresses whose counters did not
+                             change in the interval */
+  uint8_t ipv4_prefixlen; /* aggregate IPv4 addresses to this length */
+  uint8_t ipv6_prefixlen; /* and IPv6 addresses to this one */
+  uint32_t top_n;         /* per interface; 0 = every address */
+  uint32_t top_n_hold;    /* intervals a member stays after leaving */
+  struct itr_network networks[ITR_MAX_NETWORKS];
+  size_t networks_num;
 };
 
 /* A configuration tree, the shape of collectd's oconfig_item_t. */

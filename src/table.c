@@ -101,6 +101,40 @@ void itr_table_begin_pass(struct itr_table *t) {
   t->generation++;
 }
 
+void itr_counters_add(struct itr_counters *a, const struct itr_counters *b) {
+  a->rx_bytes += b->rx_bytes;
+  a->rx_packets += b->rx_packets;
+  a->tx_bytes += b->tx_bytes;
+  a->tx_packets += b->tx_packets;
+}
+
+static bool counters_below(const struct itr_counters *a,
+                           const struct itr_counters *b) {
+  return a->rx_bytes < b->rx_bytes || a->rx_packets < b->rx_packets ||
+         a->tx_bytes < b->tx_bytes || a->tx_packets < b->tx_packets;
+}
+
+void itr_entry_update(struct itr_entry *e, const struct itr_counters *c,
+                      uint64_t now) {
+  if (counters_below(c, &e->counters)) {
+    e->delta = *c; /* recreated: everything it has is new */
+  } else {
+    e->delta.rx_bytes = c->rx_bytes - e->counters.rx_bytes;
+    e->delta.rx_packets = c->rx_packets - e->counters.rx_packets;
+    e->delta.tx_bytes = c->tx_bytes - e->counters.tx_bytes;
+    e->delta.tx_packets = c->tx_packets - e->counters.tx_packets;
+  }
+  e->changed = memcmp(&e->counters, c, sizeof(*c)) != 0;
+  if (e->changed) {
+    e->counters = *c;
+    e->last_change = now;
+  }
+}
+
+uint64_t itr_entry_interval_bytes(const struct itr_entry *e) {
+  return e->delta.rx_bytes + e->delta.tx_bytes;
+}
+
 int itr_table_record(struct itr_table *t, const struct iptraffic_key *key,
                      const struct itr_counters *c, uint64_t now) {
   size_t slot = find_slot(t, key);
@@ -111,18 +145,58 @@ int itr_table_record(struct itr_table *t, const struct iptraffic_key *key,
       return -ENOSPC;
     t->index[slot] = (uint32_t)t->count;
     e = &t->entries[t->count++];
+    memset(e, 0, sizeof(*e));
     e->key = *key;
-    e->changed = true;
+    itr_entry_update(e, c, now);
+    e->changed = true; /* new, even with zero counters */
+    e->last_change = now;
   } else {
     e = &t->entries[t->index[slot]];
-    e->changed = memcmp(&e->counters, c, sizeof(*c)) != 0;
-  }
-  if (e->changed) {
-    e->counters = *c;
-    e->last_change = now;
+    itr_entry_update(e, c, now);
   }
   e->generation = t->generation;
   return 0;
+}
+
+/* Ranks a before b: more interval bytes, then the smaller key. */
+static bool ranks_before(const struct itr_entry *a, const struct itr_entry *b) {
+  uint64_t x = itr_entry_interval_bytes(a), y = itr_entry_interval_bytes(b);
+
+  if (x != y)
+    return x > y;
+  return memcmp(&a->key, &b->key, sizeof(a->key)) < 0;
+}
+
+static void swap_entries(struct itr_entry **a, struct itr_entry **b) {
+  struct itr_entry *t = *a;
+
+  *a = *b;
+  *b = t;
+}
+
+void itr_select_top(struct itr_entry **entries, size_t n, size_t k) {
+  size_t lo = 0, hi = n;
+
+  if (k == 0 || k >= n)
+    return;
+  /* Quickselect on [lo, hi) until position k splits the ranking. */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2, store = lo;
+    struct itr_entry *pivot;
+
+    swap_entries(&entries[mid], &entries[hi - 1]);
+    pivot = entries[hi - 1];
+    for (size_t i = lo; i < hi - 1; i++)
+      if (ranks_before(entries[i], pivot))
+        swap_entries(&entries[i], &entries[store++]);
+    swap_entries(&entries[store], &entries[hi - 1]);
+    if (store == k || store + 1 == k)
+      return;
+    if (store > k)
+      hi = store;
+    else
+      lo = store + 1;
+  }
 }
 
 /* Empties index slot i and moves later entries of its probe run back, so
@@ -188,6 +262,10 @@ size_t itr_table_end_pass(struct itr_table *t) {
   }
   return removed;
 }
+
+const uint8_t itr_special_kinds[IPTRAFFIC_NUM_SPECIAL] = {
+    IPTRAFFIC_KIND_NONIP, IPTRAFFIC_KIND_MALFORMED, IPTRAFFIC_KIND_UNTRACKED,
+    IPTRAFFIC_KIND_IGNORED};
 
 bool itr_key_is_special(const struct iptraffic_key *key) {
   return key->kind != IPTRAFFIC_KIND_IPV4 && key->kind != IPTRAFFIC_KIND_IPV6;

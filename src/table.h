@@ -25,8 +25,10 @@ struct itr_counters {
 struct itr_entry {
   struct iptraffic_key key;
   struct itr_counters counters; /* cumulative, summed over CPUs */
+  struct itr_counters delta;    /* increase in the last pass */
   uint64_t last_change;         /* time of the last pass that saw a change */
   uint32_t generation;          /* last pass that saw the key */
+  uint32_t top_until;           /* TopN: a member through this interval */
   bool changed;                 /* counters changed in the last pass */
 };
 
@@ -56,6 +58,23 @@ int itr_table_record(struct itr_table *t, const struct iptraffic_key *key,
 /* Removes the keys this pass did not see. Returns how many. */
 size_t itr_table_end_pass(struct itr_table *t);
 
+/* Sets e's counters to c: delta becomes the increase (all of c when the
+ * counters went backwards: the kernel entry was recreated), changed and
+ * last_change follow. */
+void itr_entry_update(struct itr_entry *e, const struct itr_counters *c,
+                      uint64_t now);
+
+/* Bytes of both directions in the last pass: what TopN ranks by. */
+uint64_t itr_entry_interval_bytes(const struct itr_entry *e);
+
+/* Reorders entries so that the first min(n, k) are the k with the most
+ * interval bytes (ties: the smaller key first), in no particular order.
+ * Expected O(n). */
+void itr_select_top(struct itr_entry **entries, size_t n, size_t k);
+
+/* a += b, field by field. */
+void itr_counters_add(struct itr_counters *a, const struct itr_counters *b);
+
 /* Removes one key. Returns 0 or -ENOENT. Moves the last entry into the
  * freed place of the dense array. */
 int itr_table_remove(struct itr_table *t, const struct iptraffic_key *key);
@@ -73,7 +92,10 @@ size_t itr_table_collect_idle(const struct itr_table *t, uint64_t now,
 void itr_percpu_sum(const struct iptraffic_value *percpu, unsigned ncpus,
                     struct itr_counters *out);
 
-/* True for the non-address keys (non-ip, malformed, untracked). */
+/* The kinds of the non-address keys every interface has. */
+extern const uint8_t itr_special_kinds[IPTRAFFIC_NUM_SPECIAL];
+
+/* True for the non-address keys (non-ip, malformed, untracked, ignored). */
 bool itr_key_is_special(const struct iptraffic_key *key);
 
 #endif /* ITR_TABLE_H */

@@ -18,6 +18,7 @@
 #include <linux/pkt_cls.h>
 
 #include "frames.h"
+#include "plugin_config.h"
 #include "loader.h"
 #include "reader.h"
 #include "table.h"
@@ -51,8 +52,9 @@ struct fixture {
   struct itr_table *table;
 };
 
-static void fixture_open(struct fixture *f, uint32_t capacity) {
-  int err = itr_loader_open(&f->loader, capacity);
+static void fixture_open_config(struct fixture *f, uint32_t capacity,
+                                const struct itr_config *cfg) {
+  int err = itr_loader_open_config(&f->loader, capacity, cfg);
 
   if (err) {
     fprintf(stderr, "loading the BPF program failed: %s\n", strerror(-err));
@@ -64,6 +66,10 @@ static void fixture_open(struct fixture *f, uint32_t capacity) {
     fprintf(stderr, "reader/table setup failed\n");
     exit(1);
   }
+}
+
+static void fixture_open(struct fixture *f, uint32_t capacity) {
+  fixture_open_config(f, capacity, NULL);
 }
 
 static void fixture_close(struct fixture *f) {
@@ -380,10 +386,9 @@ static void test_full_table(void) {
 
   fixture_open(&f, addresses + IPTRAFFIC_NUM_SPECIAL);
   /* What the plugin does before attaching. */
-  for (int kind = IPTRAFFIC_KIND_NONIP; kind <= IPTRAFFIC_KIND_UNTRACKED;
-       kind++) {
-    struct iptraffic_key key = special_key(kind);
-    EXPECT(itr_reader_create(f.reader, &key) == 0, "create special %d", kind);
+  for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
+    struct iptraffic_key key = special_key(itr_special_kinds[i]);
+    EXPECT(itr_reader_create(f.reader, &key) == 0, "create special %zu", i);
   }
   len1 = build(&s, frame, sizeof(frame));
   run_frame(&f, frame, len1, 1); /* fills the table */
@@ -495,6 +500,79 @@ static void test_multi_buffer(void) {
   check_ip_frame("9000-byte ipv6 frame", &s, 1);
 }
 
+static struct iptraffic_key net_key(const char *text, uint8_t prefixlen) {
+  struct iptraffic_key key = addr_key(text);
+
+  key.prefixlen = prefixlen;
+  return key;
+}
+
+static void add_network(struct itr_config *cfg, const char *addr, uint8_t len,
+                        uint8_t prefixlen, bool ignore) {
+  struct itr_network *n = &cfg->networks[cfg->networks_num++];
+  struct iptraffic_key key = addr_key(addr);
+
+  memset(n, 0, sizeof(*n));
+  n->kind = key.kind;
+  memcpy(n->addr, key.addr, sizeof(n->addr));
+  n->len = len;
+  n->prefixlen = prefixlen;
+  n->ignore = ignore;
+}
+
+/* IPv4PrefixLength 24, IPv6PrefixLength 48 and <Network> blocks: the
+ * longest matching network decides, aggregates are keyed by their network
+ * address and length, ignored addresses count as "ignored" only. */
+static void test_aggregation(void) {
+  static struct itr_config cfg;
+  const struct {
+    const char *src, *dst;
+    int family;
+  } frames[] = {
+      {"192.0.2.1", "192.0.2.77", 4},  /* both in 192.0.2.0/24 */
+      {"10.9.1.1", "10.9.1.2", 4},     /* 10.9.0.0/16: each on its own */
+      {"10.9.8.5", "198.51.100.9", 4}, /* 10.9.8.0/24 ignored */
+      {"2001:db8:5:1::1", "2001:db8:77::1", 6}, /* /64 inside, /48 default */
+      {"2001:db8:5:2::9", "2001:db8:77:ffff::2", 6},
+  };
+  struct fixture f;
+  uint8_t frame[2048];
+  size_t len[5];
+
+  itr_config_init(&cfg);
+  cfg.ipv4_prefixlen = 24;
+  cfg.ipv6_prefixlen = 48;
+  add_network(&cfg, "10.9.0.0", 16, 32, false);
+  add_network(&cfg, "10.9.8.0", 24, 0, true);
+  add_network(&cfg, "2001:db8:5::", 48, 64, false);
+  fixture_open_config(&f, CAPACITY, &cfg);
+  for (size_t i = 0; i < 5; i++) {
+    struct frame_spec s = {.family = frames[i].family,
+                           .src = frames[i].src,
+                           .dst = frames[i].dst,
+                           .payload_len = 10 + 10 * i};
+
+    len[i] = build(&s, frame, sizeof(frame));
+    run_frame(&f, frame, len[i], 1);
+  }
+  read_table(&f, 8);
+  expect_counts(&f, "192.0.2.0/24", net_key("192.0.2.0", 24), len[0], 1, len[0],
+                1);
+  expect_counts(&f, "10.9.1.1", net_key("10.9.1.1", 32), 0, 0, len[1], 1);
+  expect_counts(&f, "10.9.1.2", net_key("10.9.1.2", 32), len[1], 1, 0, 0);
+  expect_counts(&f, "ignored", special_key(IPTRAFFIC_KIND_IGNORED), 0, 0,
+                len[2], 1);
+  expect_counts(&f, "198.51.100.0/24", net_key("198.51.100.0", 24), len[2], 1,
+                0, 0);
+  expect_counts(&f, "2001:db8:5:1::/64", net_key("2001:db8:5:1::", 64), 0, 0,
+                len[3], 1);
+  expect_counts(&f, "2001:db8:5:2::/64", net_key("2001:db8:5:2::", 64), 0, 0,
+                len[4], 1);
+  expect_counts(&f, "2001:db8:77::/48", net_key("2001:db8:77::", 48),
+                len[3] + len[4], 2, 0, 0);
+  fixture_close(&f);
+}
+
 /* Frame tests every program must pass alike. */
 static void test_frames(void) {
   test_ipv4();
@@ -505,6 +583,7 @@ static void test_frames(void) {
   test_non_ip();
   test_malformed();
   test_full_table();
+  test_aggregation();
 }
 
 static bool kernel_has_frags(void) {

@@ -159,6 +159,7 @@ static const struct special_case specials[] = {
     {IPTRAFFIC_KIND_NONIP, "non-ip"},
     {IPTRAFFIC_KIND_MALFORMED, "malformed"},
     {IPTRAFFIC_KIND_UNTRACKED, "untracked"},
+    {IPTRAFFIC_KIND_IGNORED, "ignored"},
 };
 
 START_TEST(test_special) {
@@ -241,7 +242,7 @@ END_TEST
 /* --- invalid keys
  * -------------------------------------------------------------- */
 
-static const unsigned bad_kinds[] = {0, 5, 7, 8, 255};
+static const unsigned bad_kinds[] = {0, 7, 8, 255};
 
 START_TEST(test_einval_kind) {
   struct iptraffic_key key = v4_key("192.0.2.1", 32);
