@@ -369,7 +369,9 @@ int itr_tc_detach(struct itr_tc_attachment *a) {
               .attach_point = BPF_TC_EGRESS);
   int err = 0;
 
-  if (a->link_fd >= 0) {
+  if (!a->attached && !a->created_qdisc)
+    return 0;
+  if (a->attached && a->link_fd >= 0) {
     close(a->link_fd);
     a->link_fd = -1;
   }
