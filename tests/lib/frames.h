@@ -15,20 +15,20 @@ struct frame_spec {
    * 0: a frame with the given ethertype and payload_len bytes of zeros
    *    after the Ethernet (and VLAN) headers (e.g. ARP: 0x0806, 28 bytes). */
   int family;
-  uint16_t ethertype;     /* family 0 only, host byte order */
-  uint8_t dst_mac[6];     /* all zero: 02:00:00:00:00:02 */
-  uint8_t src_mac[6];     /* all zero: 02:00:00:00:00:01 */
-  int vlan_num;           /* VLAN tags, outermost first */
+  uint16_t ethertype;                 /* family 0 only, host byte order */
+  uint8_t dst_mac[6];                 /* all zero: 02:00:00:00:00:02 */
+  uint8_t src_mac[6];                 /* all zero: 02:00:00:00:00:01 */
+  int vlan_num;                       /* VLAN tags, outermost first */
   uint16_t vlan_tpid[FRAME_MAX_VLAN]; /* 0x8100 or 0x88a8, host order */
   uint16_t vlan_id[FRAME_MAX_VLAN];
-  const char *src;        /* text address; family 4/6 */
+  const char *src; /* text address; family 4/6 */
   const char *dst;
-  int ipv4_options_len;   /* IPv4 options (NOPs + EOL), multiple of 4, <= 40 */
-  int ipv6_ext_headers;   /* number of 8-byte destination-options headers
-                             inserted before UDP */
-  uint16_t frag_offset;   /* IPv4 fragment offset in 8-byte units */
-  bool more_fragments;    /* IPv4 MF flag */
-  size_t payload_len;     /* UDP payload bytes (family 4/6) */
+  int ipv4_options_len; /* IPv4 options (NOPs + EOL), multiple of 4, <= 40 */
+  int ipv6_ext_headers; /* number of 8-byte destination-options headers
+                           inserted before UDP */
+  uint16_t frag_offset; /* IPv4 fragment offset in 8-byte units */
+  bool more_fragments;  /* IPv4 MF flag */
+  size_t payload_len;   /* UDP payload bytes (family 4/6) */
 };
 
 /* Writes the frame described by spec into buf (no FCS). Returns its length,
