@@ -1,10 +1,12 @@
 /**
- * collectd - iptraffic plugin: traffic per IP address, counted with XDP.
+ * collectd - iptraffic plugin: traffic per IP address, counted with XDP
+ * (ingress) and tc (egress).
  *
  * This file is the collectd glue only: it turns collectd's configuration
  * into struct itr_config, loads and attaches the BPF programs on init,
- * dispatches one value list per address and counter type on every read and
- * detaches everything on shutdown.
+ * follows interfaces coming and going, and on every read dispatches the
+ * snapshot's addresses (all, the changed ones, or the top talkers and
+ * "other") as value lists; shutdown detaches everything.
  */
 #include "collectd.h"
 #include "plugin.h"
