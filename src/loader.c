@@ -148,7 +148,7 @@ bool itr_loader_has_frags(const struct itr_loader *l) {
 
 static int interface_mtu(int ifindex) {
   struct ifreq ifr;
-  int fd, mtu = -ENODEV;
+  int fd, mtu;
 
   memset(&ifr, 0, sizeof(ifr));
   if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))

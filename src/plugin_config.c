@@ -387,7 +387,7 @@ static const char *parse_cidr(const char *text, struct itr_network *net) {
 /* <Network "CIDR"> with PrefixLength N or Ignore true inside. */
 static int opt_network(struct itr_config *cfg, const struct itr_cfg_item *item,
                        char *err, size_t errlen) {
-  char q[QUOTED_LEN], d[DESC_LEN];
+  char q[QUOTED_LEN];
   struct itr_network net;
   const char *why;
   bool have_len = false, ignore = false;
@@ -395,6 +395,8 @@ static int opt_network(struct itr_config *cfg, const struct itr_cfg_item *item,
   int i;
 
   if (item->values_num != 1 || item->values[0].type != ITR_CFG_STRING) {
+    char d[DESC_LEN];
+
     if (item->values_num < 1)
       return fail(err, errlen,
                   "Block <%s> expects one network string, got no value",
