@@ -9,6 +9,7 @@ PACKAGES="
   collectd-core collectd-dev collectd-utils libmicrohttpd12 libprotobuf-c1
   check valgrind cppcheck clang-format
   iproute2 iputils-ping curl ethtool
+  qemu-system-x86 busybox-static cpio
 "
 
 if [ "$(id -u)" -ne 0 ]; then
