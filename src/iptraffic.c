@@ -369,7 +369,10 @@ static int iptraffic_init(void) {
     return 0; /* already initialized */
 
   itr_loader_set_print(log_libbpf);
-  capacity = cfg.max_entries + IPTRAFFIC_NUM_SPECIAL * cfg.interfaces_num;
+  /* MaxEntries addresses, plus the special keys every interface has. */
+  capacity =
+      cfg.max_entries + (IPTRAFFIC_NUM_SPECIAL - (ignores_networks() ? 0 : 1)) *
+                            (uint32_t)cfg.interfaces_num;
   err = itr_loader_open_config(&loader, capacity, &cfg);
   if (err) {
     explain_load_error(err);
