@@ -8,7 +8,8 @@ PACKAGES="
   clang libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev
   collectd-core collectd-dev collectd-utils libmicrohttpd12 libprotobuf-c1
   check valgrind cppcheck clang-format
-  iproute2 iputils-ping curl ethtool
+  iproute2 iputils-ping curl ethtool nftables
+  prometheus python3 debhelper dpkg-dev lintian rpm
   qemu-system-x86 busybox-static cpio
 "
 

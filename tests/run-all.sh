@@ -1,7 +1,8 @@
 #!/bin/sh
-# Sets everything up and runs every test: the three tiers (unit, BPF
-# program, end to end), the unit and BPF tests again under valgrind and
-# ASan/UBSan, and the formatting and static checks.
+# Sets everything up and runs every test: the four tiers (unit, BPF
+# program, end to end, kernel), the unit and BPF tests again under valgrind and
+# ASan/UBSan, the formatting and static checks, make distcheck, and the
+# Debian (built, lintian, installed, run) and RPM packages.
 #
 # Usage (as root, from anywhere): tests/run-all.sh
 # Builds out of tree in build-test/ and build-sanitize/ under the source tree.
@@ -31,7 +32,7 @@ step "static analysis (cppcheck)"
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
   --inline-suppr --std=c11 -D__x86_64__ -Ibpf -Isrc -Itests/lib \
   --include=tests/cppcheck-defs.h \
-  --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf
+  --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf tests/kernel
 
 step "configure and build (-Werror)"
 contrib/build.sh build-test --enable-werror
@@ -62,6 +63,31 @@ step "unit and BPF tests under ASan/UBSan"
 contrib/build.sh build-sanitize --enable-werror \
   CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
   LDFLAGS="-fsanitize=address,undefined"
-run_check build-sanitize TESTS="$(cd build-test && make -s print-unit-tests) tests/bpf/test_xdp"
+run_check build-sanitize TESTS="$(cd build-test && make -s print-unit-tests) tests/bpf/test_xdp tests/bpf/test_attach"
+
+# A test that exits 77 skipped (not root, or a tool is missing where that
+# is allowed); anything else but 0 fails the run.
+run_skippable() {
+  rc=0
+  "$@" || rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || exit 1
+}
+
+step "packaging: versions, configuration snippet, dashboard"
+run_skippable tests/packaging/static.sh
+
+step "make distcheck"
+# The tarball builds out of tree from a read-only source copy, installs
+# under its own prefix and passes the unit, BPF and two end-to-end tests
+# (the other tiers ran above).
+(cd build-test && make distcheck \
+  TESTS="$(make -s print-unit-tests) tests/bpf/test_xdp tests/e2e/counts.sh tests/e2e/prometheus.sh")
+tarball=build-test/collectd-iptraffic-$(sed -n 's/^PACKAGE_VERSION = //p' build-test/Makefile).tar.gz
+
+step "Debian package: build, lintian, install, run"
+run_skippable env top_builddir="$top/build-test" tests/packaging/deb.sh "$tarball"
+
+step "RPM package"
+run_skippable tests/packaging/rpm.sh "$tarball"
 
 step "all tests passed"
