@@ -17,19 +17,7 @@
 
 #include "loader.h"
 
-static int failures;
-static int checks;
-
-#define EXPECT(cond, ...)                                                      \
-  do {                                                                         \
-    checks++;                                                                  \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                    \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fputc('\n', stderr);                                                     \
-    }                                                                          \
-  } while (0)
+#include "expect.h"
 
 /* Runs a shell command in the test's namespace; true if it succeeded. */
 static bool sh(const char *cmd) {

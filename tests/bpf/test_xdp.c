@@ -17,6 +17,7 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
+#include "expect.h"
 #include "frames.h"
 #include "plugin_config.h"
 #include "loader.h"
@@ -26,23 +27,9 @@
 #define SKIP 77
 #define CAPACITY 64
 
-static int failures;
-static int checks;
-
 /* The ingress ifindex the kernel gives test runs (0, or loopback's on
  * kernels that run them on the loopback device). */
 static uint32_t test_ifindex;
-
-#define EXPECT(cond, ...)                                                      \
-  do {                                                                         \
-    checks++;                                                                  \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                    \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fputc('\n', stderr);                                                     \
-    }                                                                          \
-  } while (0)
 
 /* A loaded program with an empty table, read through the plugin's own
  * reader into a snapshot. */

@@ -60,19 +60,8 @@
 #define JUMBO_FRAME_LEN 8000
 #define WAIT_MS 3000
 
-static int failures;
-static int checks;
-
-#define EXPECT(cond, ...)                                                      \
-  do {                                                                         \
-    checks++;                                                                  \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      printf("%s:%d: FAIL: ", __FILE__, __LINE__);                             \
-      printf(__VA_ARGS__);                                                     \
-      putchar('\n');                                                           \
-    }                                                                          \
-  } while (0)
+#define EXPECT_OUT stdout
+#include "expect.h"
 
 static void die(const char *what, int err) {
   printf("FAIL: %s: %s\n", what, strerror(err < 0 ? -err : err));
