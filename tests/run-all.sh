@@ -42,7 +42,7 @@ run_check() {
   shift
   if ! (cd "$dir" && make -j"$jobs" check "$@"); then
     find "$dir/tests" -name '*.log' -exec sh -c \
-      'for f; do grep -qE "^(FAIL|ERROR)" "${f%.log}.trs" 2>/dev/null && { echo "--- $f"; cat "$f"; }; done' sh {} +
+      'for f; do grep -qE "^:test-result: (FAIL|ERROR)" "${f%.log}.trs" 2>/dev/null && { echo "--- $f"; tail -n 80 "$f"; }; done' sh {} +
     exit 1
   fi
 }

@@ -63,7 +63,7 @@
 #define EXPECT_OUT stdout
 #include "expect.h"
 
-static void die(const char *what, int err) {
+__attribute__((noreturn)) static void die(const char *what, int err) {
   printf("FAIL: %s: %s\n", what, strerror(err < 0 ? -err : err));
   printf("%d checks, %d failures\n", checks, failures + 1);
   exit(1);
@@ -181,9 +181,12 @@ static void sender_open(struct sender *s, int ifindex) {
   s->sll.sll_halen = ETH_ALEN;
 }
 
-/* Sends one frame; retries while the device's queue is full (the frame
- * then went nowhere, so no hook counted it). */
-static void send_frame(struct sender *s, const uint8_t *frame, size_t len) {
+/* Sends one frame; retries while the device refuses it (ENOBUFS: the
+ * peer's queue is full). A refused frame went through the sending end's
+ * egress hook before the device dropped it, so tc counted it: returns how
+ * many times that happened. */
+static uint64_t send_frame(struct sender *s, const uint8_t *frame, size_t len) {
+  uint64_t refused = 0;
   const struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
 
   memcpy(s->sll.sll_addr, frame, ETH_ALEN);
@@ -192,8 +195,9 @@ static void send_frame(struct sender *s, const uint8_t *frame, size_t len) {
     ssize_t n = sendto(s->fd, frame, len, 0, (struct sockaddr *)&s->sll,
                        sizeof(s->sll));
     if (n == (ssize_t)len)
-      return;
+      return refused;
     if (n < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)) {
+      refused += errno == ENOBUFS;
       nanosleep(&pause, NULL);
       continue;
     }
@@ -395,20 +399,25 @@ static void send_case(struct live *lv, const struct send_case *c, int cpu) {
     frame[l3] = c->ver_ihl;
   if (c->cut)
     len = c->cut;
+  uint64_t refused = 0;
+
   for (uint64_t i = 0; i < n; i++)
-    send_frame(&lv->sender, frame, len);
+    refused += send_frame(&lv->sender, frame, len);
   for (int h = 0; h < NUM_HOOKS; h++) {
+    /* The egress hook also saw the frames the device then refused. */
+    uint64_t seen = n + (h == HOOK_TC ? refused : 0);
+
     if (!lv->attached[h])
       continue;
-    lv->frames[h] += n;
+    lv->frames[h] += seen;
     if (c->kind == IPTRAFFIC_KIND_IPV4 || c->kind == IPTRAFFIC_KIND_IPV6) {
       struct iptraffic_key src = addr_key(lv->ifindex[h], c->spec.src);
       struct iptraffic_key dst = addr_key(lv->ifindex[h], c->spec.dst);
-      model_add(&src, cpu, false, true, len * n, n);
-      model_add(&dst, cpu, true, false, len * n, n);
+      model_add(&src, cpu, false, true, len * seen, seen);
+      model_add(&dst, cpu, true, false, len * seen, seen);
     } else {
       struct iptraffic_key key = special_key(lv->ifindex[h], c->kind);
-      model_add(&key, cpu, true, true, len * n, n);
+      model_add(&key, cpu, true, true, len * seen, seen);
     }
   }
 }
