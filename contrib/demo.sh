@@ -122,7 +122,8 @@ echo
 echo "What write_prometheus exports (http://127.0.0.1:$port/metrics), as a table:"
 printf "%-6s %-28s %12s %12s %10s %10s\n" iface address "rx bytes" "tx bytes" \
   "rx pkts" "tx pkts"
-in_ns curl -sf "http://127.0.0.1:$port/metrics" | awk '
+in_ns curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics"
+awk '
   /^collectd_iptraffic_if_(octets|packets)_(rx|tx)_total/ {
     split($1, name, "{"); n = split(name[1], part, "_")
     what = part[n - 2] "_" part[n - 1]   # octets_rx, packets_tx, ...
@@ -130,13 +131,13 @@ in_ns curl -sf "http://127.0.0.1:$port/metrics" | awk '
     match($1, /iptraffic="[^"]*"/); ifc = substr($1, RSTART + 11, RLENGTH - 12)
     key = ifc " " addr; keys[key] = 1; v[key, what] = $2
   }
-  /^collectd_iptraffic_count\{/ {
-    match($1, /type="[^"]*"/); gauges[substr($1, RSTART + 6, RLENGTH - 7)] = $2
-  }
   END {
     for (k in keys) {
       split(k, f, " ")
       printf "%-6s %-28s %12d %12d %10d %10d\n", f[1], f[2], v[k, "octets_rx"], v[k, "octets_tx"], v[k, "packets_rx"], v[k, "packets_tx"]
     }
-    printf "tracked addresses: %d of %d\n", gauges["addresses"], gauges["capacity"] > "/dev/stderr"
-  }' | sort -k3,3nr -k4,4nr
+  }' "$work/metrics" | sort -k3,3nr -k4,4nr
+awk '/^collectd_iptraffic_count\{/ {
+    match($1, /type="[^"]*"/); g[substr($1, RSTART + 6, RLENGTH - 7)] = $2 }
+  END { printf "tracked addresses: %d of %d\n", g["addresses"], g["capacity"] }' \
+  "$work/metrics"
