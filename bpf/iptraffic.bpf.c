@@ -93,35 +93,54 @@ static __always_inline void count_special(__u32 ifindex, __u8 kind, int sides,
   count_key(&key, sides, bytes, packets);
 }
 
-/* Zeroes the bits of addr past prefixlen. */
-static __always_inline void mask_address(__u8 *addr, int bytes,
-                                         __u32 prefixlen) {
-#pragma unroll
-  for (int i = 0; i < 16; i++) {
-    int bits = (int)prefixlen - 8 * i;
-
-    if (i >= bytes || bits >= 8)
-      continue;
-    addr[i] = bits <= 0 ? 0 : addr[i] & (__u8)(0xff << (8 - bits));
-  }
+/* The 32-bit word at p, as it lies in memory (p need not be aligned). */
+static __always_inline __u32 load32(const __u8 *p) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return p[0] | p[1] << 8 | p[2] << 16 | (__u32)p[3] << 24;
+#else
+  return (__u32)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+#endif
 }
 
+/* The word holding kind, prefixlen and reserved, as it lies in memory. */
+static __always_inline __u32 kind_word(__u32 kind, __u32 prefixlen) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return kind | prefixlen << 8;
+#else
+  return kind << 24 | prefixlen << 16;
+#endif
+}
+
+/*
+ * Counts one side of a frame under its address (or its aggregate). The key
+ * is written with whole 32-bit stores only: the hash reads it by words, and
+ * a word assembled from byte stores would stall that read.
+ */
 static __always_inline void count_address(__u32 ifindex, int kind,
                                           const void *addr, int sides,
                                           __u64 bytes, __u64 packets) {
-  struct iptraffic_key key = {.ifindex = ifindex, .kind = kind};
-  int len = kind == IPTRAFFIC_KIND_IPV4 ? 4 : 16;
-  __u32 prefixlen;
+  struct iptraffic_key key;
+  __u32 *w = (__u32 *)key.addr;
+  const __u8 *a = addr;
+  __u32 prefixlen, full;
 
+  key.ifindex = ifindex;
+  w[0] = load32(a);
   if (kind == IPTRAFFIC_KIND_IPV4) {
-    __builtin_memcpy(key.addr, addr, 4);
+    w[1] = 0;
+    w[2] = 0;
+    w[3] = 0;
+    full = 32;
     prefixlen = itr_ipv4_prefixlen;
   } else {
-    __builtin_memcpy(key.addr, addr, 16);
+    w[1] = load32(a + 4);
+    w[2] = load32(a + 8);
+    w[3] = load32(a + 12);
+    full = 128;
     prefixlen = itr_ipv6_prefixlen;
   }
   if (itr_has_networks) {
-    struct iptraffic_net_key net = {.prefixlen = 8 + 8 * len, .kind = kind};
+    struct iptraffic_net_key net = {.prefixlen = 8 + full, .kind = kind};
     struct iptraffic_net_value *v;
 
     __builtin_memcpy(net.addr, key.addr, 16);
@@ -134,9 +153,19 @@ static __always_inline void count_address(__u32 ifindex, int kind,
       prefixlen = v->prefixlen;
     }
   }
-  if (prefixlen < 8 * (__u32)len)
-    mask_address(key.addr, len, prefixlen);
-  key.prefixlen = prefixlen;
+  if (prefixlen < full) {
+    /* An aggregate: zero the bits past the prefix, word by word. */
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      int bits = (int)prefixlen - 32 * i;
+
+      if (bits <= 0)
+        w[i] = 0;
+      else if (bits < 32)
+        w[i] &= bpf_htonl(0xffffffffu << (32 - bits));
+    }
+  }
+  *(__u32 *)&key.kind = kind_word(kind, prefixlen);
   if (count_key(&key, sides, bytes, packets) < 0)
     count_special(ifindex, IPTRAFFIC_KIND_UNTRACKED, sides, bytes, packets);
 }
