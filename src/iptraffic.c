@@ -129,12 +129,32 @@ static int iptraffic_config(oconfig_item_t *ci) {
 
 /* --- Attaching ------------------------------------------------------------ */
 
+/* libbpf's warnings while loading are held back until the outcome is
+ * known: when the plugin can say plainly what went wrong (missing
+ * privileges), they go to the debug log, else they follow as warnings. */
+#define HELD_MAX 16
+static char held[HELD_MAX][256];
+static int held_num;
+static bool holding;
+
 static void log_libbpf(enum itr_log_level level, const char *msg) {
   int prio = level == ITR_LOG_WARNING ? LOG_WARNING
              : level == ITR_LOG_INFO  ? LOG_INFO
                                       : LOG_DEBUG;
 
-  plugin_log(prio, LOG_PREFIX "libbpf: %s", msg);
+  if (holding && prio == LOG_WARNING) {
+    if (held_num < HELD_MAX)
+      sstrncpy(held[held_num++], msg, sizeof(held[0]));
+    return;
+  }
+  plugin_log(prio, LOG_PREFIX "%s", msg);
+}
+
+static void release_held(int prio) {
+  for (int i = 0; i < held_num; i++)
+    plugin_log(prio, LOG_PREFIX "%s", held[i]);
+  held_num = 0;
+  holding = false;
 }
 
 static void explain_load_error(int err) {
@@ -373,7 +393,9 @@ static int iptraffic_init(void) {
   capacity =
       cfg.max_entries + (IPTRAFFIC_NUM_SPECIAL - (ignores_networks() ? 0 : 1)) *
                             (uint32_t)cfg.interfaces_num;
+  holding = true;
   err = itr_loader_open_config(&loader, capacity, &cfg);
+  release_held(err == -EPERM || err == -EACCES ? LOG_DEBUG : LOG_WARNING);
   if (err) {
     explain_load_error(err);
     iptraffic_shutdown();
