@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "iptraffic.h"
 #include "plugin_config.h"
 
 #define ERR_LEN 512
@@ -732,9 +733,16 @@ struct option_case {
 };
 
 static const struct option_case valid_options[] = {
-    {"Interface", STR("eth0")}, {"XDPMode", STR("auto")},
-    {"Direction", STR("both")}, {"MaxEntries", NUM(100)},
+    {"Interface", STR("eth0")},
+    {"XDPMode", STR("auto")},
+    {"Direction", STR("both")},
+    {"MaxEntries", NUM(100)},
     {"ExpireIdle", NUM(100)},
+    {"ReportInactive", BOOL(false)},
+    {"IPv4PrefixLength", NUM(24)},
+    {"IPv6PrefixLength", NUM(64)},
+    {"TopN", NUM(10)},
+    {"TopNHold", NUM(3)},
 };
 
 /* A block like <MaxEntries 100> Foo 1 </MaxEntries>. */
@@ -846,6 +854,702 @@ START_TEST(test_success_clears_nothing_else) {
 }
 END_TEST
 
+/* --- ReportInactive, prefix lengths, TopN and TopNHold -------------------
+ */
+
+START_TEST(test_new_option_defaults) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  memset(&cfg, 0xa5, sizeof(cfg));
+  itr_config_init(&cfg);
+  ck_assert(cfg.report_inactive);
+  ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
+  ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
+  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert_uint_eq(cfg.top_n_hold, ITR_DEFAULT_TOP_N_HOLD);
+  ck_assert_uint_eq(cfg.top_n_hold, 5);
+  ck_assert_uint_eq(cfg.networks_num, 0);
+
+  /* A block that does not mention them keeps the defaults. */
+  ck_assert_int_eq(PARSE(&cfg, err, IF0), 0);
+  ck_assert(cfg.report_inactive);
+  ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
+  ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
+  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert_uint_eq(cfg.top_n_hold, 5);
+  ck_assert_uint_eq(cfg.networks_num, 0);
+}
+END_TEST
+
+START_TEST(test_new_options_all) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("ReportInactive", BOOL(false)),
+                         OPT("IPv4PrefixLength", NUM(24)),
+                         OPT("IPv6PrefixLength", NUM(56)),
+                         OPT("TopN", NUM(100)), OPT("TopNHold", NUM(12))),
+                   0);
+  ck_assert(!cfg.report_inactive);
+  ck_assert_uint_eq(cfg.ipv4_prefixlen, 24);
+  ck_assert_uint_eq(cfg.ipv6_prefixlen, 56);
+  ck_assert_uint_eq(cfg.top_n, 100);
+  ck_assert_uint_eq(cfg.top_n_hold, 12);
+  /* The older options are untouched. */
+  ck_assert_uint_eq(cfg.max_entries, ITR_DEFAULT_MAX_ENTRIES);
+  ck_assert_uint_eq(cfg.expire_idle, ITR_DEFAULT_EXPIRE_IDLE);
+}
+END_TEST
+
+START_TEST(test_new_options_case_insensitive) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("reportinactive", BOOL(false)),
+                         OPT("IPV4PREFIXLENGTH", NUM(16)),
+                         OPT("ipv6PrefixLength", NUM(48)), OPT("topn", NUM(7)),
+                         OPT("TOPNHOLD", NUM(0))),
+                   0);
+  ck_assert(!cfg.report_inactive);
+  ck_assert_uint_eq(cfg.ipv4_prefixlen, 16);
+  ck_assert_uint_eq(cfg.ipv6_prefixlen, 48);
+  ck_assert_uint_eq(cfg.top_n, 7);
+  ck_assert_uint_eq(cfg.top_n_hold, 0);
+}
+END_TEST
+
+START_TEST(test_report_inactive_values) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("ReportInactive", BOOL(false))),
+                   0);
+  ck_assert(!cfg.report_inactive);
+  /* Start from false so that true is really parsed. */
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("ReportInactive", BOOL(false)),
+                         OPT("ReportInactive", BOOL(true))),
+                   0);
+  ck_assert(cfg.report_inactive);
+}
+END_TEST
+
+/* collectd passes an unquoted true as a boolean; "true" in quotes, 1 and
+ * yes are not booleans. */
+START_TEST(test_report_inactive_wrong_type) {
+  EXPECT_ERROR(SAYS("\"ReportInactive\"", "true or false", "a string \"true\""),
+               IF0, OPT("ReportInactive", STR("true")));
+  EXPECT_ERROR(SAYS("\"ReportInactive\"", "true or false", "a number 1"), IF0,
+               OPT("ReportInactive", NUM(1)));
+  EXPECT_ERROR(SAYS("\"ReportInactive\"", "true or false", "a string \"yes\""),
+               IF0, OPT("ReportInactive", STR("yes")));
+}
+END_TEST
+
+START_TEST(test_report_inactive_value_count) {
+  EXPECT_ERROR(SAYS("\"ReportInactive\"", "true or false", "no value"), IF0,
+               OPT0("ReportInactive"));
+  EXPECT_ERROR(SAYS("\"ReportInactive\"", "true or false", "2 values"), IF0,
+               OPT("ReportInactive", BOOL(true), BOOL(false)));
+}
+END_TEST
+
+/* A numeric option, its range and the words its range is described with. */
+struct range_case {
+  const char *key;
+  double min;
+  double max;
+  const char *allowed; /* as the message shows it */
+  const char *unit;    /* a further word of the message, or "" */
+};
+
+static const struct range_case ranges[] = {
+    {"IPv4PrefixLength", 1, 32, "1..32", ""},
+    {"IPv6PrefixLength", 1, 128, "1..128", ""},
+    {"TopN", 0, ITR_MAX_TOP_N, "0..1000000", "every address"},
+    {"TopNHold", 0, ITR_MAX_TOP_N_HOLD, "0..100000", "intervals"},
+};
+
+static uint32_t range_value(const struct itr_config *cfg, const char *key) {
+  if (strcmp(key, "IPv4PrefixLength") == 0)
+    return cfg->ipv4_prefixlen;
+  if (strcmp(key, "IPv6PrefixLength") == 0)
+    return cfg->ipv6_prefixlen;
+  if (strcmp(key, "TopN") == 0)
+    return cfg->top_n;
+  return cfg->top_n_hold;
+}
+
+/* Both ends of the range are accepted, also after another value. */
+START_TEST(test_range_limits) {
+  const struct range_case *r = &ranges[_i];
+  const double middle = 2;
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(
+      PARSE(&cfg, err, IF0, OPT(r->key, NUM(middle)), OPT(r->key, NUM(r->min))),
+      0);
+  ck_assert_uint_eq(range_value(&cfg, r->key), (uint32_t)r->min);
+  ck_assert_int_eq(
+      PARSE(&cfg, err, IF0, OPT(r->key, NUM(middle)), OPT(r->key, NUM(r->max))),
+      0);
+  ck_assert_uint_eq(range_value(&cfg, r->key), (uint32_t)r->max);
+}
+END_TEST
+
+START_TEST(test_range_below) {
+  const struct range_case *r = &ranges[_i];
+  char quoted[32], value[32];
+
+  snprintf(quoted, sizeof(quoted), "\"%s\"", r->key);
+  snprintf(value, sizeof(value), "%.0f is out of range", r->min - 1);
+  EXPECT_ERROR(SAYS(quoted, value, r->allowed, r->unit), IF0,
+               OPT(r->key, NUM(r->min - 1)));
+}
+END_TEST
+
+START_TEST(test_range_above) {
+  const struct range_case *r = &ranges[_i];
+  char quoted[32], value[32];
+
+  snprintf(quoted, sizeof(quoted), "\"%s\"", r->key);
+  snprintf(value, sizeof(value), "%.0f is out of range", r->max + 1);
+  EXPECT_ERROR(SAYS(quoted, value, r->allowed, r->unit), IF0,
+               OPT(r->key, NUM(r->max + 1)));
+  EXPECT_ERROR(SAYS(quoted, "4294967296", "out of range"), IF0,
+               OPT(r->key, NUM(4294967296.0)));
+  EXPECT_ERROR(SAYS(quoted, "nan"), IF0, OPT(r->key, NUM(NAN)));
+}
+END_TEST
+
+START_TEST(test_range_not_integer) {
+  const struct range_case *r = &ranges[_i];
+  char quoted[32];
+
+  snprintf(quoted, sizeof(quoted), "\"%s\"", r->key);
+  EXPECT_ERROR(SAYS(quoted, "1.5", "not an integer", r->allowed), IF0,
+               OPT(r->key, NUM(1.5)));
+}
+END_TEST
+
+START_TEST(test_range_wrong_type) {
+  const struct range_case *r = &ranges[_i];
+  char quoted[32];
+
+  snprintf(quoted, sizeof(quoted), "\"%s\"", r->key);
+  EXPECT_ERROR(SAYS(quoted, "one number", "a string \"24\""), IF0,
+               OPT(r->key, STR("24")));
+  EXPECT_ERROR(SAYS(quoted, "one number", "a boolean true"), IF0,
+               OPT(r->key, BOOL(true)));
+  EXPECT_ERROR(SAYS(quoted, "one number", "no value"), IF0, OPT0(r->key));
+  EXPECT_ERROR(SAYS(quoted, "one number", "2 values"), IF0,
+               OPT(r->key, NUM(8), NUM(16)));
+}
+END_TEST
+
+/* TopN and TopNHold are two options, not one a prefix of the other. */
+START_TEST(test_top_n_and_hold_distinct) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("TopNHold", NUM(9))), 0);
+  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert_uint_eq(cfg.top_n_hold, 9);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("TopN", NUM(9))), 0);
+  ck_assert_uint_eq(cfg.top_n, 9);
+  ck_assert_uint_eq(cfg.top_n_hold, ITR_DEFAULT_TOP_N_HOLD);
+  EXPECT_ERROR(SAYS("Unknown option", "\"TopNHolds\""), IF0,
+               OPT("TopNHolds", NUM(1)));
+  EXPECT_ERROR(SAYS("Unknown option", "\"Top\""), IF0, OPT("Top", NUM(1)));
+}
+END_TEST
+
+START_TEST(test_unknown_option_lists_new) {
+  EXPECT_ERROR(SAYS("\"Foo\"", "ReportInactive", "IPv4PrefixLength",
+                    "IPv6PrefixLength", "Network", "TopN", "TopNHold"),
+               IF0, OPT("Foo", STR("bar")));
+}
+END_TEST
+
+/* --- <Network> blocks ------------------------------------------------------
+ */
+
+/* A <Network "cidr"> block with the child options given. */
+#define NET(cidr, ...)                                                         \
+  {                                                                            \
+    .key = "Network", .values = VALUES(STR(cidr)), .values_num = 1,            \
+    .children = ITEMS(__VA_ARGS__), .children_num = NITEMS(__VA_ARGS__)        \
+  }
+/* One without child options. */
+#define NET0(cidr)                                                             \
+  { .key = "Network", .values = VALUES(STR(cidr)), .values_num = 1 }
+
+static void check_network(const struct itr_network *net, uint8_t kind,
+                          uint8_t len, const uint8_t addr[16],
+                          uint8_t prefixlen, bool ignore) {
+  ck_assert_uint_eq(net->kind, kind);
+  ck_assert_uint_eq(net->len, len);
+  ck_assert_mem_eq(net->addr, addr, 16);
+  ck_assert_int_eq(net->ignore, ignore);
+  if (!ignore)
+    ck_assert_uint_eq(net->prefixlen, prefixlen);
+}
+
+START_TEST(test_network_contents) {
+  static const uint8_t a192[16] = {192, 0, 2};
+  static const uint8_t a10[16] = {10, 1, 2, 128};
+  static const uint8_t a198[16] = {198, 51, 100, 7};
+  static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01};
+  static const uint8_t v6host[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x01};
+  static const uint8_t zero[16] = {0};
+  static const uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff, [12] = 10};
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(
+      PARSE(&cfg, err, IF0, NET("192.0.2.0/24", OPT("PrefixLength", NUM(28))),
+            NET("10.1.2.128/25", OPT("PrefixLength", NUM(25))),
+            NET("198.51.100.7", OPT("Ignore", BOOL(true))),
+            NET("2001:db8:1::/48", OPT("PrefixLength", NUM(64))),
+            NET("2001:DB8::1", OPT("PrefixLength", NUM(128))),
+            NET("0.0.0.0/0", OPT("PrefixLength", NUM(1))),
+            NET("::/0", OPT("Ignore", BOOL(true))),
+            NET("::ffff:10.0.0.0/104", OPT("PrefixLength", NUM(120)))),
+      0);
+  ck_assert_uint_eq(cfg.networks_num, 8);
+  check_network(&cfg.networks[0], IPTRAFFIC_KIND_IPV4, 24, a192, 28, false);
+  check_network(&cfg.networks[1], IPTRAFFIC_KIND_IPV4, 25, a10, 25, false);
+  check_network(&cfg.networks[2], IPTRAFFIC_KIND_IPV4, 32, a198, 0, true);
+  check_network(&cfg.networks[3], IPTRAFFIC_KIND_IPV6, 48, v6, 64, false);
+  check_network(&cfg.networks[4], IPTRAFFIC_KIND_IPV6, 128, v6host, 128, false);
+  check_network(&cfg.networks[5], IPTRAFFIC_KIND_IPV4, 0, zero, 1, false);
+  check_network(&cfg.networks[6], IPTRAFFIC_KIND_IPV6, 0, zero, 0, true);
+  /* An IPv4-mapped IPv6 network is an IPv6 network. */
+  check_network(&cfg.networks[7], IPTRAFFIC_KIND_IPV6, 104, mapped, 120, false);
+  /* The global options are untouched. */
+  ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
+  ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
+}
+END_TEST
+
+START_TEST(test_network_case_insensitive) {
+  static const uint8_t a[16] = {10};
+  static const uint8_t b[16] = {172, 16};
+  const struct itr_cfg_item items[] = {
+      IF0,
+      {.key = "NETWORK",
+       .values = VALUES(STR("10.0.0.0/8")),
+       .values_num = 1,
+       .children = ITEMS(OPT("prefixlength", NUM(16))),
+       .children_num = 1},
+      {.key = "network",
+       .values = VALUES(STR("172.16.0.0/12")),
+       .values_num = 1,
+       .children = ITEMS(OPT("IGNORE", BOOL(true))),
+       .children_num = 1},
+  };
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(parse_items(&cfg, items, 3, err), 0);
+  ck_assert_uint_eq(cfg.networks_num, 2);
+  check_network(&cfg.networks[0], IPTRAFFIC_KIND_IPV4, 8, a, 16, false);
+  check_network(&cfg.networks[1], IPTRAFFIC_KIND_IPV4, 12, b, 0, true);
+}
+END_TEST
+
+/* Ignore false is no Ignore: with PrefixLength it is exactly one of the
+ * two. */
+START_TEST(test_network_ignore_false_with_prefix_length) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0,
+                         NET("10.0.0.0/8", OPT("Ignore", BOOL(false)),
+                             OPT("PrefixLength", NUM(24)))),
+                   0);
+  ck_assert_uint_eq(cfg.networks_num, 1);
+  ck_assert(!cfg.networks[0].ignore);
+  ck_assert_uint_eq(cfg.networks[0].prefixlen, 24);
+}
+END_TEST
+
+/* The network's own length up to the full length. */
+START_TEST(test_network_prefix_length_limits) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0,
+                         NET("10.0.0.0/16", OPT("PrefixLength", NUM(16))),
+                         NET("10.1.0.0/16", OPT("PrefixLength", NUM(32))),
+                         NET("2001:db8::/32", OPT("PrefixLength", NUM(32))),
+                         NET("2001:db9::/32", OPT("PrefixLength", NUM(128))),
+                         NET("192.0.2.1", OPT("PrefixLength", NUM(32))),
+                         NET("2001:db8::1", OPT("PrefixLength", NUM(128))),
+                         NET("0.0.0.0/0", OPT("PrefixLength", NUM(1))),
+                         NET("::/0", OPT("PrefixLength", NUM(1)))),
+                   0);
+  ck_assert_uint_eq(cfg.networks_num, 8);
+  ck_assert_uint_eq(cfg.networks[0].prefixlen, 16);
+  ck_assert_uint_eq(cfg.networks[1].prefixlen, 32);
+  ck_assert_uint_eq(cfg.networks[2].prefixlen, 32);
+  ck_assert_uint_eq(cfg.networks[3].prefixlen, 128);
+  ck_assert_uint_eq(cfg.networks[4].prefixlen, 32);
+  ck_assert_uint_eq(cfg.networks[5].prefixlen, 128);
+  ck_assert_uint_eq(cfg.networks[6].prefixlen, 1);
+  ck_assert_uint_eq(cfg.networks[7].prefixlen, 1);
+}
+END_TEST
+
+struct network_error_case {
+  const char *cidr;
+  const char *block; /* the block as the message names it */
+  const char *why;
+};
+
+/* Texts that are not a network. */
+static const struct network_error_case bad_networks[] = {
+    {"10.0.0.1/8", "<Network \"10.0.0.1/8\">", "host bits"},
+    {"10.0.0.128/24", "<Network \"10.0.0.128/24\">", "host bits"},
+    {"0.0.0.1/0", "<Network \"0.0.0.1/0\">", "host bits"},
+    {"2001:db8::1/64", "<Network \"2001:db8::1/64\">", "host bits"},
+    {"2001:db8:0:1::/63", "<Network \"2001:db8:0:1::/63\">", "host bits"},
+    {"::1/127", "<Network \"::1/127\">", "host bits"},
+    {"10.0.0.0/33", "<Network \"10.0.0.0/33\">", "0..32"},
+    {"10.0.0.0/8x", "<Network \"10.0.0.0/8x\">", "0..32"},
+    {"10.0.0.0/8/8", "<Network \"10.0.0.0/8/8\">", "0..32"},
+    {"10.0.0.0/8 ", "<Network \"10.0.0.0/8 \">", "0..32"},
+    {"10.0.0.0/99999999999999999999999", "<Network \"10.0.0.0/9999", "0..32"},
+    {"::/129", "<Network \"::/129\">", "0..128"},
+    {"2001:db8::/1000", "<Network \"2001:db8::/1000\">", "0..128"},
+    {"10.0.0.0/", "<Network \"10.0.0.0/\">", "no prefix length"},
+    {"10.0.0.0/-8", "<Network \"10.0.0.0/-8\">", "no prefix length"},
+    {"10.0.0.0/+8", "<Network \"10.0.0.0/+8\">", "no prefix length"},
+    {"10.0.0.0/ 8", "<Network \"10.0.0.0/ 8\">", "no prefix length"},
+    {"2001:db8::/", "<Network \"2001:db8::/\">", "no prefix length"},
+    {"10.0.0.0//8", "<Network \"10.0.0.0//8\">", "no prefix length"},
+    {"", "<Network \"\">", "not an IPv4 or IPv6 network"},
+    {"/8", "<Network \"/8\">", "not an IPv4 or IPv6 network"},
+    {"eth0", "<Network \"eth0\">", "not an IPv4 or IPv6 network"},
+    {"10.0.0/8", "<Network \"10.0.0/8\">", "not an IPv4 or IPv6 network"},
+    {"10.0.0.256", "<Network \"10.0.0.256\">", "not an IPv4 or IPv6 network"},
+    {" 10.0.0.0/8", "<Network \" 10.0.0.0/8\">", "not an IPv4 or IPv6"},
+    {"10.0.0.0 /8", "<Network \"10.0.0.0 /8\">", "not an IPv4 or IPv6"},
+    {"2001:db8:::/32", "<Network \"2001:db8:::/32\">", "not an IPv4 or IPv6"},
+    {"fe80::1%eth0", "<Network \"fe80::1%eth0\">", "not an IPv4 or IPv6"},
+    {"10.0.0.0\n/8", "<Network \"10.0.0.0\\x0a/8\">", "not an IPv4 or IPv6"},
+};
+
+START_TEST(test_network_bad_cidr) {
+  const struct network_error_case *c = &bad_networks[_i];
+
+  EXPECT_ERROR(SAYS("Block ", c->block, c->why), IF0,
+               NET(c->cidr, OPT("PrefixLength", NUM(32))));
+  EXPECT_ERROR(SAYS("Block ", c->block, c->why), IF0,
+               NET(c->cidr, OPT("Ignore", BOOL(true))));
+}
+END_TEST
+
+/* A long text is cut in the message, which still says why. */
+START_TEST(test_network_long_text) {
+  char text[400];
+
+  memset(text, '1', sizeof(text) - 1);
+  text[sizeof(text) - 1] = '\0';
+  EXPECT_ERROR(SAYS("Block <Network \"1111", "...\"", "not an"), IF0,
+               NET(text, OPT("Ignore", BOOL(true))));
+  /* Also when the address part fits and the prefix length does not. */
+  memcpy(text, "10.0.0.0/", 9);
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/111", "0..32"), IF0,
+               NET(text, OPT("Ignore", BOOL(true))));
+}
+END_TEST
+
+START_TEST(test_network_value_not_string) {
+  EXPECT_ERROR(SAYS("<Network>", "network string", "a number 10"), IF0,
+               {.key = "Network",
+                .values = VALUES(NUM(10)),
+                .values_num = 1,
+                .children = ITEMS(OPT("Ignore", BOOL(true))),
+                .children_num = 1});
+  EXPECT_ERROR(SAYS("<Network>", "network string", "a boolean true"), IF0,
+               {.key = "Network",
+                .values = VALUES(BOOL(true)),
+                .values_num = 1,
+                .children = ITEMS(OPT("Ignore", BOOL(true))),
+                .children_num = 1});
+}
+END_TEST
+
+START_TEST(test_network_value_count) {
+  EXPECT_ERROR(SAYS("<Network>", "network string", "no value"), IF0,
+               {.key = "Network",
+                .children = ITEMS(OPT("Ignore", BOOL(true))),
+                .children_num = 1});
+  EXPECT_ERROR(SAYS("<Network>", "network string", "\"10.0.0.0/8\"", "more"),
+               IF0,
+               {.key = "Network",
+                .values = VALUES(STR("10.0.0.0/8"), STR("10.1.0.0/16")),
+                .values_num = 2,
+                .children = ITEMS(OPT("Ignore", BOOL(true))),
+                .children_num = 1});
+  EXPECT_ERROR(SAYS("<Network>", "network string", "more"), IF0,
+               {.key = "Network",
+                .values = VALUES(STR("10.0.0.0/8"), NUM(24)),
+                .values_num = 2,
+                .children = ITEMS(OPT("Ignore", BOOL(true))),
+                .children_num = 1});
+}
+END_TEST
+
+START_TEST(test_network_unknown_child) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(
+      PARSE(&cfg, err, IF0, NET("10.0.0.0/8", OPT("Prefix", NUM(24)))),
+      -EINVAL);
+  ck_assert_str_eq(err, "Block <Network \"10.0.0.0/8\">: Unknown option "
+                        "\"Prefix\" (known options: PrefixLength, Ignore)");
+  /* Options of the plugin block are not options of a network. */
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "Unknown option",
+                    "\"Interface\"", "PrefixLength", "Ignore"),
+               IF0,
+               NET("10.0.0.0/8", OPT("Ignore", BOOL(true)),
+                   OPT("Interface", STR("eth1"))));
+  EXPECT_ERROR(
+      SAYS("Block <Network \"10.0.0.0/8\">: ", "\"Prefix\\x0aLength\""), IF0,
+      NET("10.0.0.0/8", OPT("Prefix\nLength", NUM(24))));
+}
+END_TEST
+
+START_TEST(test_network_both) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">", "exactly one",
+                    "PrefixLength", "Ignore"),
+               IF0,
+               NET("10.0.0.0/8", OPT("PrefixLength", NUM(24)),
+                   OPT("Ignore", BOOL(true))));
+  EXPECT_ERROR(SAYS("Block <Network \"2001:db8::/32\">", "exactly one"), IF0,
+               NET("2001:db8::/32", OPT("Ignore", BOOL(true)),
+                   OPT("PrefixLength", NUM(48))));
+}
+END_TEST
+
+START_TEST(test_network_neither) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">", "exactly one",
+                    "PrefixLength", "Ignore"),
+               IF0, NET0("10.0.0.0/8"));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">", "exactly one"), IF0,
+               NET("10.0.0.0/8", OPT("Ignore", BOOL(false))));
+}
+END_TEST
+
+START_TEST(test_network_prefix_length_range) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/16\">: ", "\"PrefixLength\"",
+                    "15 is out of range", "16..32"),
+               IF0, NET("10.0.0.0/16", OPT("PrefixLength", NUM(15))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/16\">: ", "\"PrefixLength\"",
+                    "33 is out of range", "16..32"),
+               IF0, NET("10.0.0.0/16", OPT("PrefixLength", NUM(33))));
+  EXPECT_ERROR(SAYS("Block <Network \"2001:db8::/48\">: ", "\"PrefixLength\"",
+                    "47 is out of range", "48..128"),
+               IF0, NET("2001:db8::/48", OPT("PrefixLength", NUM(47))));
+  EXPECT_ERROR(SAYS("Block <Network \"2001:db8::/48\">: ", "\"PrefixLength\"",
+                    "129 is out of range", "48..128"),
+               IF0, NET("2001:db8::/48", OPT("PrefixLength", NUM(129))));
+  /* A /0 network aggregates to at least /1. */
+  EXPECT_ERROR(SAYS("Block <Network \"0.0.0.0/0\">: ", "\"PrefixLength\"",
+                    "0 is out of range", "1..32"),
+               IF0, NET("0.0.0.0/0", OPT("PrefixLength", NUM(0))));
+  EXPECT_ERROR(SAYS("Block <Network \"::/0\">: ", "\"PrefixLength\"",
+                    "0 is out of range", "1..128"),
+               IF0, NET("::/0", OPT("PrefixLength", NUM(0))));
+  /* A single address can only stay itself. */
+  EXPECT_ERROR(SAYS("Block <Network \"192.0.2.1\">: ", "\"PrefixLength\"",
+                    "31 is out of range", "32..32"),
+               IF0, NET("192.0.2.1", OPT("PrefixLength", NUM(31))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "-1 is out of range"),
+               IF0, NET("10.0.0.0/8", OPT("PrefixLength", NUM(-1))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "24.5", "not an integer"),
+               IF0, NET("10.0.0.0/8", OPT("PrefixLength", NUM(24.5))));
+}
+END_TEST
+
+START_TEST(test_network_child_wrong_type) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "one number", "a string \"24\""),
+               IF0, NET("10.0.0.0/8", OPT("PrefixLength", STR("24"))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "one number", "a boolean true"),
+               IF0, NET("10.0.0.0/8", OPT("PrefixLength", BOOL(true))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "one number", "no value"),
+               IF0, NET("10.0.0.0/8", OPT0("PrefixLength")));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "one number", "2 values"),
+               IF0, NET("10.0.0.0/8", OPT("PrefixLength", NUM(16), NUM(24))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"Ignore\"",
+                    "true or false", "a string \"true\""),
+               IF0, NET("10.0.0.0/8", OPT("Ignore", STR("true"))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"Ignore\"",
+                    "true or false", "a number 1"),
+               IF0, NET("10.0.0.0/8", OPT("Ignore", NUM(1))));
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"Ignore\"",
+                    "true or false", "no value"),
+               IF0, NET("10.0.0.0/8", OPT0("Ignore")));
+}
+END_TEST
+
+/* <Network "10.0.0.0/8"> <PrefixLength 24> Foo 1 </PrefixLength> */
+START_TEST(test_network_child_with_block) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">: ", "\"PrefixLength\"",
+                    "\"Foo\"", "no child"),
+               IF0,
+               NET("10.0.0.0/8", {.key = "PrefixLength",
+                                  .values = VALUES(NUM(24)),
+                                  .values_num = 1,
+                                  .children = ITEMS(OPT("Foo", NUM(1))),
+                                  .children_num = 1}));
+}
+END_TEST
+
+START_TEST(test_network_duplicate) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">", "twice"), IF0,
+               NET("10.0.0.0/8", OPT("PrefixLength", NUM(16))),
+               NET("10.0.0.0/8", OPT("Ignore", BOOL(true))));
+  /* The same network written differently. */
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/08\">", "twice"), IF0,
+               NET("10.0.0.0/8", OPT("PrefixLength", NUM(16))),
+               NET("10.0.0.0/08", OPT("PrefixLength", NUM(16))));
+  EXPECT_ERROR(SAYS("Block <Network \"2001:DB8:0::/32\">", "twice"), IF0,
+               NET("2001:db8::/32", OPT("PrefixLength", NUM(48))),
+               NET("2001:DB8:0::/32", OPT("PrefixLength", NUM(48))));
+  EXPECT_ERROR(SAYS("Block <Network \"192.0.2.1/32\">", "twice"), IF0,
+               NET("192.0.2.1", OPT("Ignore", BOOL(true))),
+               NET("192.0.2.1/32", OPT("Ignore", BOOL(true))));
+}
+END_TEST
+
+/* Nested or overlapping networks and the same bytes in the other family
+ * are different networks. */
+START_TEST(test_network_not_duplicate) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0,
+                         NET("10.0.0.0/8", OPT("PrefixLength", NUM(16))),
+                         NET("10.0.0.0/16", OPT("Ignore", BOOL(true))),
+                         NET("10.0.0.0/24", OPT("PrefixLength", NUM(32))),
+                         NET("0.0.0.0/0", OPT("PrefixLength", NUM(8))),
+                         NET("::/0", OPT("PrefixLength", NUM(8))),
+                         NET("a00::/8", OPT("PrefixLength", NUM(16)))),
+                   0);
+  ck_assert_uint_eq(cfg.networks_num, 6);
+  ck_assert_uint_eq(cfg.networks[0].len, 8);
+  ck_assert_uint_eq(cfg.networks[1].len, 16);
+  ck_assert_uint_eq(cfg.networks[2].len, 24);
+  ck_assert_uint_eq(cfg.networks[5].kind, IPTRAFFIC_KIND_IPV6);
+  ck_assert_uint_eq(cfg.networks[5].addr[0], 10);
+}
+END_TEST
+
+/* n <Network "10.H.L.0/24"> blocks, every one with PrefixLength 32. */
+static struct itr_cfg_item *fill_networks(int n) {
+  static const struct itr_cfg_value len32[] = {NUM(32)};
+  static const struct itr_cfg_value eth0[] = {STR("eth0")};
+  static const struct itr_cfg_item child = {
+      .key = "PrefixLength", .values = len32, .values_num = 1};
+  static struct itr_cfg_item items[ITR_MAX_NETWORKS + 2];
+  static struct itr_cfg_value values[ITR_MAX_NETWORKS + 2];
+  static char texts[ITR_MAX_NETWORKS + 2][32];
+
+  ck_assert_int_le(n + 1, ITR_MAX_NETWORKS + 2);
+  items[0] = (struct itr_cfg_item){
+      .key = "Interface", .values = eth0, .values_num = 1};
+  for (int i = 0; i < n; i++) {
+    snprintf(texts[i], sizeof(texts[i]), "10.%d.%d.0/24", i / 256, i % 256);
+    values[i] =
+        (struct itr_cfg_value){.type = ITR_CFG_STRING, .v.string = texts[i]};
+    items[i + 1] = (struct itr_cfg_item){.key = "Network",
+                                         .values = &values[i],
+                                         .values_num = 1,
+                                         .children = &child,
+                                         .children_num = 1};
+  }
+  return items;
+}
+
+START_TEST(test_network_max_count) {
+  static struct itr_config cfg;
+  const struct itr_cfg_item *items = fill_networks(ITR_MAX_NETWORKS);
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(parse_items(&cfg, items, ITR_MAX_NETWORKS + 1, err), 0);
+  ck_assert_uint_eq(cfg.networks_num, ITR_MAX_NETWORKS);
+  ck_assert_uint_eq(cfg.networks[ITR_MAX_NETWORKS - 1].addr[1],
+                    (ITR_MAX_NETWORKS - 1) / 256);
+  ck_assert_uint_eq(cfg.networks[ITR_MAX_NETWORKS - 1].addr[2],
+                    (ITR_MAX_NETWORKS - 1) % 256);
+}
+END_TEST
+
+START_TEST(test_network_too_many) {
+  static struct itr_config cfg;
+  const struct itr_cfg_item *items = fill_networks(ITR_MAX_NETWORKS + 1);
+  char err[ERR_LEN];
+  char max[16], block[64];
+
+  ck_assert_int_eq(parse_items(&cfg, items, ITR_MAX_NETWORKS + 2, err),
+                   -EINVAL);
+  snprintf(max, sizeof(max), "%d", ITR_MAX_NETWORKS);
+  snprintf(block, sizeof(block), "Block <Network \"10.%d.%d.0/24\">",
+           ITR_MAX_NETWORKS / 256, ITR_MAX_NETWORKS % 256);
+  check_message(err, (const char *const[]){block, "too many", max, NULL});
+}
+END_TEST
+
+/* On error the networks parsed before are not kept. */
+START_TEST(test_network_error_keeps_config) {
+  struct itr_config cfg;
+  struct itr_config before;
+  char err[ERR_LEN];
+  const struct itr_cfg_item items[] = {
+      IF0,
+      NET("10.0.0.0/8", OPT("PrefixLength", NUM(16))),
+      NET("10.0.0.1/8", OPT("PrefixLength", NUM(16))),
+  };
+  struct itr_cfg_item block = {
+      .key = "Plugin", .children = items, .children_num = 3};
+
+  itr_config_init(&cfg);
+  before = cfg;
+  ck_assert_int_eq(itr_config_parse(&cfg, &block, err, sizeof(err)), -EINVAL);
+  ck_assert_mem_eq(&cfg, &before, sizeof(cfg));
+  ck_assert_uint_eq(cfg.networks_num, 0);
+}
+END_TEST
+
+/* A short buffer cuts a message from inside a block, terminated. */
+START_TEST(test_network_small_error_buffer) {
+  const struct itr_cfg_item items[] = {
+      IF0, NET("10.0.0.0/8", OPT("PrefixLength", NUM(99)))};
+  struct itr_cfg_item block = {
+      .key = "Plugin", .children = items, .children_num = 2};
+  struct itr_config cfg;
+  char err[20];
+
+  memset(err, 'X', sizeof(err));
+  itr_config_init(&cfg);
+  ck_assert_int_eq(itr_config_parse(&cfg, &block, err, sizeof(err)), -EINVAL);
+  ck_assert_uint_eq(strlen(err), sizeof(err) - 1);
+  ck_assert_int_eq(strncmp(err, "Block <Network", 14), 0);
+  ck_assert_int_eq(itr_config_parse(&cfg, &block, NULL, 0), -EINVAL);
+}
+END_TEST
+
 static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *tc;
@@ -937,6 +1641,51 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_first_error_reported);
   tcase_add_test(tc, test_small_error_buffer);
   tcase_add_test(tc, test_long_value_shortened);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("new options");
+  tcase_add_test(tc, test_new_option_defaults);
+  tcase_add_test(tc, test_new_options_all);
+  tcase_add_test(tc, test_new_options_case_insensitive);
+  tcase_add_test(tc, test_report_inactive_values);
+  tcase_add_test(tc, test_report_inactive_wrong_type);
+  tcase_add_test(tc, test_report_inactive_value_count);
+  tcase_add_loop_test(tc, test_range_limits, 0,
+                      sizeof(ranges) / sizeof(ranges[0]));
+  tcase_add_loop_test(tc, test_range_below, 0,
+                      sizeof(ranges) / sizeof(ranges[0]));
+  tcase_add_loop_test(tc, test_range_above, 0,
+                      sizeof(ranges) / sizeof(ranges[0]));
+  tcase_add_loop_test(tc, test_range_not_integer, 0,
+                      sizeof(ranges) / sizeof(ranges[0]));
+  tcase_add_loop_test(tc, test_range_wrong_type, 0,
+                      sizeof(ranges) / sizeof(ranges[0]));
+  tcase_add_test(tc, test_top_n_and_hold_distinct);
+  tcase_add_test(tc, test_unknown_option_lists_new);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("network");
+  tcase_add_test(tc, test_network_contents);
+  tcase_add_test(tc, test_network_case_insensitive);
+  tcase_add_test(tc, test_network_ignore_false_with_prefix_length);
+  tcase_add_test(tc, test_network_prefix_length_limits);
+  tcase_add_loop_test(tc, test_network_bad_cidr, 0,
+                      sizeof(bad_networks) / sizeof(bad_networks[0]));
+  tcase_add_test(tc, test_network_long_text);
+  tcase_add_test(tc, test_network_value_not_string);
+  tcase_add_test(tc, test_network_value_count);
+  tcase_add_test(tc, test_network_unknown_child);
+  tcase_add_test(tc, test_network_both);
+  tcase_add_test(tc, test_network_neither);
+  tcase_add_test(tc, test_network_prefix_length_range);
+  tcase_add_test(tc, test_network_child_wrong_type);
+  tcase_add_test(tc, test_network_child_with_block);
+  tcase_add_test(tc, test_network_duplicate);
+  tcase_add_test(tc, test_network_not_duplicate);
+  tcase_add_test(tc, test_network_max_count);
+  tcase_add_test(tc, test_network_too_many);
+  tcase_add_test(tc, test_network_error_keeps_config);
+  tcase_add_test(tc, test_network_small_error_buffer);
   suite_add_tcase(s, tc);
 
   return s;
