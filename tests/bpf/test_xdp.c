@@ -142,15 +142,9 @@ static size_t build(const struct frame_spec *spec, uint8_t *buf, size_t len) {
 }
 
 static struct iptraffic_key addr_key(const char *text) {
-  struct iptraffic_key key = {.ifindex = test_ifindex};
+  struct iptraffic_key key;
 
-  if (inet_pton(AF_INET, text, key.addr) == 1) {
-    key.kind = IPTRAFFIC_KIND_IPV4;
-    key.prefixlen = 32;
-  } else if (inet_pton(AF_INET6, text, key.addr) == 1) {
-    key.kind = IPTRAFFIC_KIND_IPV6;
-    key.prefixlen = 128;
-  } else {
+  if (frame_address_key(text, test_ifindex, &key) != 0) {
     fprintf(stderr, "bad address %s\n", text);
     exit(1);
   }

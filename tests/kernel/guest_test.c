@@ -229,17 +229,10 @@ static struct model_entry model[MODEL_MAX];
 static size_t model_len;
 
 static struct iptraffic_key addr_key(uint32_t ifindex, const char *text) {
-  struct iptraffic_key key = {.ifindex = ifindex};
+  struct iptraffic_key key;
 
-  if (inet_pton(AF_INET, text, key.addr) == 1) {
-    key.kind = IPTRAFFIC_KIND_IPV4;
-    key.prefixlen = 32;
-  } else if (inet_pton(AF_INET6, text, key.addr) == 1) {
-    key.kind = IPTRAFFIC_KIND_IPV6;
-    key.prefixlen = 128;
-  } else {
+  if (frame_address_key(text, ifindex, &key) != 0)
     die(text, EINVAL);
-  }
   return key;
 }
 

@@ -20,6 +20,7 @@
  * with its options.
  */
 #include "frames.h"
+#include "iptraffic.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -299,5 +300,21 @@ int frame_parse_mac(const char *text, uint8_t mac[6]) {
   if (*text != '\0')
     return -1;
   memcpy(mac, out, 6);
+  return 0;
+}
+
+int frame_address_key(const char *text, uint32_t ifindex,
+                      struct iptraffic_key *key) {
+  memset(key, 0, sizeof(*key));
+  key->ifindex = ifindex;
+  if (inet_pton(AF_INET, text, key->addr) == 1) {
+    key->kind = IPTRAFFIC_KIND_IPV4;
+    key->prefixlen = 32;
+  } else if (inet_pton(AF_INET6, text, key->addr) == 1) {
+    key->kind = IPTRAFFIC_KIND_IPV6;
+    key->prefixlen = 128;
+  } else {
+    return -1;
+  }
   return 0;
 }

@@ -36,6 +36,13 @@ struct frame_spec {
  * options length). Checksums are valid. */
 size_t frame_build(const struct frame_spec *spec, uint8_t *buf, size_t buflen);
 
+/* The table key (struct iptraffic_key) under which the plugin counts the
+ * address text on ifindex: kind, full prefix length, address bytes.
+ * Returns 0, or -1 for text that is no IPv4 or IPv6 address. */
+struct iptraffic_key;
+int frame_address_key(const char *text, uint32_t ifindex,
+                      struct iptraffic_key *key);
+
 /* Parses "aa:bb:cc:dd:ee:ff" into mac. Returns 0 or -1. */
 int frame_parse_mac(const char *text, uint8_t mac[6]);
 
