@@ -118,48 +118,34 @@ done
 itr_csv_settle iptraffic-vb "$sent_at"
 settled=$(date +%s%N)
 
-failures=0
-check() { # what got want
-  if [ "$2" != "$3" ]; then
-    itr_log "MISMATCH $1: got '${2}', expected '$3'"
-    failures=$((failures + 1))
-  fi
-}
-# Gauges are written as floating point ("10.000000", "1024"): compare values.
-check_num() { # what got want
-  if ! awk -v a="$2" -v b="$3" 'BEGIN { exit !(a != "" && a + 0 == b + 0) }'; then
-    itr_log "MISMATCH $1: got '${2}', expected $3"
-    failures=$((failures + 1))
-  fi
-}
 
 # --- the kernel's view ------------------------------------------------------------
 
 # vb received exactly the frames sent (its own counter, independent of the
 # plugin), and nothing answered them: vb sent nothing, va received nothing.
-check "vb rx_packets" "$(itr_dev_stat "$ITR_NS_B" vb rx_packets)" "$total_packets"
-check "vb tx_packets" "$(itr_dev_stat "$ITR_NS_B" vb tx_packets)" 0
-check "va rx_packets" "$(itr_dev_stat "$ITR_NS_A" va rx_packets)" 0
+itr_check "vb rx_packets" "$(itr_dev_stat "$ITR_NS_B" vb rx_packets)" "$total_packets"
+itr_check "vb tx_packets" "$(itr_dev_stat "$ITR_NS_B" vb tx_packets)" 0
+itr_check "va rx_packets" "$(itr_dev_stat "$ITR_NS_A" va rx_packets)" 0
 
 # --- csv ---------------------------------------------------------------------
 
 PI=iptraffic-vb
 for a in "${addresses[@]}" non-ip malformed; do
-  check "csv if_octets-$a rx" "$(itr_csv_value $PI "if_octets-$a" rx)" "${RXB[$a]:-0}"
-  check "csv if_octets-$a tx" "$(itr_csv_value $PI "if_octets-$a" tx)" "${TXB[$a]:-0}"
-  check "csv if_packets-$a rx" "$(itr_csv_value $PI "if_packets-$a" rx)" "${RXP[$a]:-0}"
-  check "csv if_packets-$a tx" "$(itr_csv_value $PI "if_packets-$a" tx)" "${TXP[$a]:-0}"
+  itr_check "csv if_octets-$a rx" "$(itr_csv_value $PI "if_octets-$a" rx)" "${RXB[$a]:-0}"
+  itr_check "csv if_octets-$a tx" "$(itr_csv_value $PI "if_octets-$a" tx)" "${TXB[$a]:-0}"
+  itr_check "csv if_packets-$a rx" "$(itr_csv_value $PI "if_packets-$a" rx)" "${RXP[$a]:-0}"
+  itr_check "csv if_packets-$a tx" "$(itr_csv_value $PI "if_packets-$a" tx)" "${TXP[$a]:-0}"
 done
 for t in if_octets if_packets; do
-  check "csv $t-untracked rx" "$(itr_csv_value $PI "$t-untracked" rx)" 0
-  check "csv $t-untracked tx" "$(itr_csv_value $PI "$t-untracked" tx)" 0
+  itr_check "csv $t-untracked rx" "$(itr_csv_value $PI "$t-untracked" rx)" 0
+  itr_check "csv $t-untracked tx" "$(itr_csv_value $PI "$t-untracked" tx)" 0
 done
 
 # Exactly these instances: nothing else reached vb, nothing was misfiled.
 want_series=$(printf 'if_octets-%s\n' "${addresses[@]}" non-ip malformed untracked | sort)
-check "csv if_octets instances" "$(itr_csv_series $PI if_octets | tr '\n' ' ')" \
+itr_check "csv if_octets instances" "$(itr_csv_series $PI if_octets | tr '\n' ' ')" \
   "$(echo "$want_series" | tr '\n' ' ')"
-check "csv if_packets instances" "$(itr_csv_series $PI if_packets | tr '\n' ' ')" \
+itr_check "csv if_packets instances" "$(itr_csv_series $PI if_packets | tr '\n' ' ')" \
   "$(echo "$want_series" | sed 's/^if_octets/if_packets/' | tr '\n' ' ')"
 
 # Totals reconcile: sum(rx) == sum(tx) == everything sent.
@@ -173,13 +159,13 @@ for t in if_octets if_packets; do
   done < <(itr_csv_series $PI $t)
   want=$total_bytes
   [ $t = if_packets ] && want=$total_packets
-  check "csv sum($t rx)" "$sum_rx" "$want"
-  check "csv sum($t tx)" "$sum_tx" "$want"
+  itr_check "csv sum($t rx)" "$sum_rx" "$want"
+  itr_check "csv sum($t tx)" "$sum_tx" "$want"
 done
 
-check_num "csv count-addresses" "$(itr_csv_value $PI count-addresses value)" \
+itr_check_num "csv count-addresses" "$(itr_csv_value $PI count-addresses value)" \
   "${#addresses[@]}"
-check_num "csv count-capacity" "$(itr_csv_value $PI count-capacity value)" \
+itr_check_num "csv count-capacity" "$(itr_csv_value $PI count-capacity value)" \
   "$MAX_ENTRIES"
 
 # --- write_prometheus ----------------------------------------------------------
@@ -190,13 +176,13 @@ prom() { # metric instance
     "collectd_iptraffic_$1$(itr_prom_labels iptraffic vb "$2")"
 }
 for a in "${addresses[@]}" non-ip malformed; do
-  check "prometheus if_octets_rx $a" "$(prom if_octets_rx_total "$a")" "${RXB[$a]:-0}"
-  check "prometheus if_octets_tx $a" "$(prom if_octets_tx_total "$a")" "${TXB[$a]:-0}"
-  check "prometheus if_packets_rx $a" "$(prom if_packets_rx_total "$a")" "${RXP[$a]:-0}"
-  check "prometheus if_packets_tx $a" "$(prom if_packets_tx_total "$a")" "${TXP[$a]:-0}"
+  itr_check "prometheus if_octets_rx $a" "$(prom if_octets_rx_total "$a")" "${RXB[$a]:-0}"
+  itr_check "prometheus if_octets_tx $a" "$(prom if_octets_tx_total "$a")" "${TXB[$a]:-0}"
+  itr_check "prometheus if_packets_rx $a" "$(prom if_packets_rx_total "$a")" "${RXP[$a]:-0}"
+  itr_check "prometheus if_packets_tx $a" "$(prom if_packets_tx_total "$a")" "${TXP[$a]:-0}"
 done
-check "prometheus if_octets_rx untracked" "$(prom if_octets_rx_total untracked)" 0
-check "prometheus if_octets_tx untracked" "$(prom if_octets_tx_total untracked)" 0
+itr_check "prometheus if_octets_rx untracked" "$(prom if_octets_rx_total untracked)" 0
+itr_check "prometheus if_octets_tx untracked" "$(prom if_octets_tx_total untracked)" 0
 for d in rx tx; do
   for t in if_octets if_packets; do
     got=$(awk -v m="collectd_iptraffic_${t}_${d}_total{" '
@@ -204,27 +190,27 @@ for d in rx tx; do
       END { printf "%d %d\n", n, s }' "$ITR_TMP/metrics.txt")
     want=$total_bytes
     [ $t = if_packets ] && want=$total_packets
-    check "prometheus series and sum of ${t}_$d" "$got" \
+    itr_check "prometheus series and sum of ${t}_$d" "$got" \
       "$((${#addresses[@]} + 3)) $want"
   done
 done
-check_num "prometheus count addresses" "$(prom count addresses)" "${#addresses[@]}"
-check_num "prometheus count capacity" "$(prom count capacity)" "$MAX_ENTRIES"
+itr_check_num "prometheus count addresses" "$(prom count addresses)" "${#addresses[@]}"
+itr_check_num "prometheus count capacity" "$(prom count capacity)" "$MAX_ENTRIES"
 
 # --- shutdown --------------------------------------------------------------------
 
-# The XDP check below must be able to see a program: one is there now.
+# The XDP itr_check below must be able to see a program: one is there now.
 itr_has_xdp "$ITR_NS_B" vb || itr_fail "no XDP program seen on vb while running"
 itr_collectd_stop
-check "collectd exit status after SIGTERM" "$ITR_COLLECTD_STATUS" 0
+itr_check "collectd exit status after SIGTERM" "$ITR_COLLECTD_STATUS" 0
 if itr_has_xdp "$ITR_NS_B" vb; then
-  check "XDP left on vb after shutdown" \
+  itr_check "XDP left on vb after shutdown" \
     "$(ip -n "$ITR_NS_B" -d link show dev vb | tr -s '\n ' ' ')" "no xdp"
 fi
 errors=$(itr_log_errors)
-[ -z "$errors" ] || check "ERROR lines in the log" "$errors" ""
+[ -z "$errors" ] || itr_check "ERROR lines in the log" "$errors" ""
 
-[ "$failures" -eq 0 ] || itr_fail "$failures mismatches"
+itr_checks_done
 itr_log "ok: ${#addresses[@]} addresses, $total_packets frames," \
   "$total_bytes bytes; counts settled $(((settled - t0) / 1000000)) ms" \
   "after sending"

@@ -60,6 +60,32 @@ itr_fail() {
   exit 1
 }
 
+# --- soft checks ---------------------------------------------------------------
+# A mismatch is logged and counted, and the test goes on, so that one run
+# shows every mismatch; itr_checks_done then fails the test if there was
+# any.
+
+ITR_MISMATCHES=0
+
+itr_mismatch() {
+  itr_log "MISMATCH: $*"
+  ITR_MISMATCHES=$((ITR_MISMATCHES + 1))
+}
+
+itr_check() { # what got want
+  [ "$2" = "$3" ] || itr_mismatch "$1: got '$2', expected '$3'"
+}
+
+# Gauges are written as floating point ("10.000000", "1024"): compare values.
+itr_check_num() { # what got want
+  awk -v a="$2" -v b="$3" 'BEGIN { exit !(a != "" && a + 0 == b + 0) }' ||
+    itr_mismatch "$1: got '$2', expected $3"
+}
+
+itr_checks_done() {
+  [ "$ITR_MISMATCHES" -eq 0 ] || itr_fail "$ITR_MISMATCHES mismatches"
+}
+
 # --- prerequisites -----------------------------------------------------------
 
 itr_require_root() {

@@ -94,47 +94,34 @@ itr_wait_for 30 "Prometheus to scrape the second burst" \
 itr_wait_for 30 "Prometheus to scrape the end of the second burst" \
   prom_value_is "$RX_PACKETS_MALFORMED" type=malformed 4
 
-failures=0
-check() { # what got want
-  if [ "$2" != "$3" ]; then
-    itr_log "MISMATCH $1: got '$2', expected '$3'"
-    failures=$((failures + 1))
-  fi
-}
-check_num() { # what got want
-  if ! awk -v a="$2" -v b="$3" 'BEGIN { exit !(a != "" && a + 0 == b + 0) }'; then
-    itr_log "MISMATCH $1: got '$2', expected $3"
-    failures=$((failures + 1))
-  fi
-}
 
 # --- exact values in Prometheus ----------------------------------------------------
 
 series() { # metric type
   echo "collectd_iptraffic_$1{$SEL,type=\"$2\"}"
 }
-check "10.0.0.2 rx bytes" \
+itr_check "10.0.0.2 rx bytes" \
   "$(prom_value "$(series if_octets_rx_total 10.0.0.2)" type=10.0.0.2)" \
   $((2 * 20 * (V4 + 1000)))
-check "10.0.0.1 tx bytes" \
+itr_check "10.0.0.1 tx bytes" \
   "$(prom_value "$(series if_octets_tx_total 10.0.0.1)" type=10.0.0.1)" \
   $((2 * 20 * (V4 + 1000)))
-check "fd00:77::2 rx packets" \
+itr_check "fd00:77::2 rx packets" \
   "$(prom_value "$(series if_packets_rx_total fd00:77::2)" type=fd00:77::2)" 20
-check "fd00:77::1 tx bytes" \
+itr_check "fd00:77::1 tx bytes" \
   "$(prom_value "$(series if_octets_tx_total fd00:77::1)" type=fd00:77::1)" \
   $((2 * 10 * (V6 + 500)))
-check "untracked rx packets" \
+itr_check "untracked rx packets" \
   "$(prom_value "$(series if_packets_rx_total untracked)" type=untracked)" 6
-check "untracked tx packets" \
+itr_check "untracked tx packets" \
   "$(prom_value "$(series if_packets_tx_total untracked)" type=untracked)" 6
-check "non-ip rx packets" \
+itr_check "non-ip rx packets" \
   "$(prom_value "$(series if_packets_rx_total non-ip)" type=non-ip)" 8
-check "malformed tx packets" \
+itr_check "malformed tx packets" \
   "$(prom_value "$(series if_packets_tx_total malformed)" type=malformed)" 4
-check_num "count addresses" \
+itr_check_num "count addresses" \
   "$(prom_value "$(series count addresses)" type=addresses)" "$MAX_ENTRIES"
-check_num "count capacity" \
+itr_check_num "count capacity" \
   "$(prom_value "$(series count capacity)" type=capacity)" "$MAX_ENTRIES"
 
 # --- every dashboard query returns data --------------------------------------------
@@ -150,28 +137,27 @@ while IFS=$'\t' read -r where query; do
   out=$ITR_TMP/query-$n.out
   itr_prometheus_vector "$query" >"$out"
   if [ ! -s "$out" ]; then
-    itr_log "EMPTY: $where: $query"
-    failures=$((failures + 1))
+    itr_mismatch "EMPTY: $where: $query"
     continue
   fi
   itr_log "$where: $(wc -l <"$out") series"
   case $where in
   "variable host")
-    check "$where" "$(cut -f1 "$out")" "instance=$ITR_HOST" ;;
+    itr_check "$where" "$(cut -f1 "$out")" "instance=$ITR_HOST" ;;
   "variable interface")
-    check "$where" "$(cut -f1 "$out")" "iptraffic=vb" ;;
+    itr_check "$where" "$(cut -f1 "$out")" "iptraffic=vb" ;;
   "panel Top talkers: bytes/s received"*)
-    check "$where: first" "$(top_sample "$out" | cut -f1)" "type=10.0.0.2"
-    check_num "$where: series" "$(wc -l <"$out")" 10 ;;
+    itr_check "$where: first" "$(top_sample "$out" | cut -f1)" "type=10.0.0.2"
+    itr_check_num "$where: series" "$(wc -l <"$out")" 10 ;;
   "panel Top talkers: bytes/s sent"*)
-    check "$where: first" "$(top_sample "$out" | cut -f1)" "type=10.0.0.1" ;;
+    itr_check "$where: first" "$(top_sample "$out" | cut -f1)" "type=10.0.0.1" ;;
   "panel Bytes/s per interface/"* | "panel Packets/s per interface/"*)
-    check "$where" "$(cut -f1 "$out")" "instance=$ITR_HOST,iptraffic=vb" ;;
+    itr_check "$where" "$(cut -f1 "$out")" "instance=$ITR_HOST,iptraffic=vb" ;;
   "panel Frames not counted under an address/"*)
-    check "$where" "$(cut -f1 "$out" | sed 's/.*,type=//' | sort | tr '\n' ' ')" \
+    itr_check "$where" "$(cut -f1 "$out" | sed 's/.*,type=//' | sort | tr '\n' ' ')" \
       "malformed non-ip untracked " ;;
   "panel Address table fill/"*)
-    check_num "$where" "$(cut -f2 "$out")" 1 ;;
+    itr_check_num "$where" "$(cut -f2 "$out")" 1 ;;
   esac
   # Rates of the traffic just sent are positive.
   case $where in
@@ -180,8 +166,8 @@ while IFS=$'\t' read -r where query; do
       # Only the top talker lists may hold a quiet address; the first is not.
       case $where in
       *"Top talkers"*) awk -F'\t' '$2 + 0 > 0 { ok = 1 } END { exit !ok }' "$out" ||
-        { itr_log "ZERO: $where"; failures=$((failures + 1)); } ;;
-      *) itr_log "ZERO: $where: $(tr '\n' ' ' <"$out")"; failures=$((failures + 1)) ;;
+        itr_mismatch "ZERO: $where" ;;
+      *) itr_mismatch "ZERO: $where: $(tr '\n' ' ' <"$out")" ;;
       esac
     fi
     ;;
@@ -195,5 +181,5 @@ itr_collectd_stop
 errors=$(itr_log_errors)
 [ -z "$errors" ] || itr_fail "errors in the collectd log: $errors"
 
-[ "$failures" -eq 0 ] || itr_fail "$failures mismatches"
+itr_checks_done
 itr_log "ok: $n dashboard queries returned data"

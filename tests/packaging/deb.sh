@@ -54,11 +54,6 @@ cleanup() {
   itr_cleanup
 }
 
-failures=0
-fail() {
-  itr_log "FAIL: $*"
-  failures=$((failures + 1))
-}
 
 # --- build ----------------------------------------------------------------------
 
@@ -86,28 +81,28 @@ for f in \
   /usr/share/doc/collectd-iptraffic/copyright \
   /usr/share/doc/collectd-iptraffic/changelog.Debian.gz \
   /usr/share/doc/collectd-iptraffic/examples/iptraffic.json; do
-  grep -qx "$f" "$ITR_TMP/files.txt" || fail "$f is not in the package"
+  grep -qx "$f" "$ITR_TMP/files.txt" || itr_mismatch "$f is not in the package"
 done
 for f in README.md graphite.md systemd.md changelog; do
   grep -q "^/usr/share/doc/collectd-iptraffic/$f\(\.gz\)\?\$" "$ITR_TMP/files.txt" ||
-    fail "/usr/share/doc/collectd-iptraffic/$f is not in the package"
+    itr_mismatch "/usr/share/doc/collectd-iptraffic/$f is not in the package"
 done
 if grep -q '\.la$\|\.a$\|/include/' "$ITR_TMP/files.txt"; then
-  fail "development files in the package: $(grep '\.la$\|\.a$\|/include/' "$ITR_TMP/files.txt")"
+  itr_mismatch "development files in the package: $(grep '\.la$\|\.a$\|/include/' "$ITR_TMP/files.txt")"
 fi
 
 # ${shlibs:Depends} names the libraries the plugin links (libbpf, libc);
 # libelf1 comes with libbpf1 (the plugin itself calls no libelf function).
 depends=$(dpkg-deb -f "$deb" Depends)
 for dep in collectd-core libbpf1 libc6; do
-  grep -qE "(^|, )$dep( |,|$)" <<<"$depends" || fail "Depends lacks $dep: $depends"
+  grep -qE "(^|, )$dep( |,|$)" <<<"$depends" || itr_mismatch "Depends lacks $dep: $depends"
 done
 apt-cache depends libbpf1 2>/dev/null | grep -q 'Depends: libelf1' ||
-  fail "libbpf1 does not bring libelf1"
+  itr_mismatch "libbpf1 does not bring libelf1"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles >"$ITR_TMP/conffiles" ||
-  fail "the package has no conffiles"
+  itr_mismatch "the package has no conffiles"
 grep -qx /etc/collectd/collectd.conf.d/iptraffic.conf "$ITR_TMP/conffiles" ||
-  fail "the snippet is not a conffile: $(cat "$ITR_TMP/conffiles")"
+  itr_mismatch "the snippet is not a conffile: $(cat "$ITR_TMP/conffiles")"
 
 # --- lintian --------------------------------------------------------------------------
 
@@ -125,7 +120,7 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$ITR_TMP/home" \
 itr_log "lintian: $(($(date +%s) - t0)) s, $(grep -c . "$ITR_TMP/lintian.out" || true) lines"
 cat "$ITR_TMP/lintian.out" >&2
 if grep -q '^[EW]: ' "$ITR_TMP/lintian.out"; then
-  fail "lintian reports errors or warnings"
+  itr_mismatch "lintian reports errors or warnings"
 fi
 
 # --- install --------------------------------------------------------------------------
@@ -137,12 +132,12 @@ fi
   itr_fail "collectd-iptraffic $version is not installed"
 for f in /usr/lib/collectd/iptraffic.so /etc/collectd/collectd.conf.d/iptraffic.conf \
   /usr/share/man/man5/collectd-iptraffic.5.gz; do
-  [ -f "$f" ] || fail "$f is missing after the install"
+  [ -f "$f" ] || itr_mismatch "$f is missing after the install"
 done
 cmp -s /etc/collectd/collectd.conf.d/iptraffic.conf "$top_srcdir/contrib/iptraffic.conf" ||
-  fail "the installed snippet differs from contrib/iptraffic.conf"
+  itr_mismatch "the installed snippet differs from contrib/iptraffic.conf"
 if ldd /usr/lib/collectd/iptraffic.so | grep -q 'not found'; then
-  fail "the installed plugin misses libraries: $(ldd /usr/lib/collectd/iptraffic.so)"
+  itr_mismatch "the installed plugin misses libraries: $(ldd /usr/lib/collectd/iptraffic.so)"
 fi
 # Debian's own collectd.conf (package collectd), where installed, must read
 # the snippet's directory: the README relies on it.
@@ -207,7 +202,7 @@ run_and_check() {
   itr_wait_for 10 "XDP on vb ($label)" itr_has_xdp "$ITR_NS_B" vb
   itr_collectd_running || itr_fail "collectd exited at start ($label)"
   grep -q 'plugin "iptraffic" successfully loaded' "$ITR_LOG" ||
-    fail "$label: the log does not show the plugin loaded"
+    itr_mismatch "$label: the log does not show the plugin loaded"
   ip netns exec "$ITR_NS_A" "$ITR_SENDFRAMES" --dst-mac "$ITR_VB_MAC" \
     --src-mac 02:00:00:00:00:01 va \
     "src=10.0.0.1,dst=10.0.0.2,payload=100,count=$n" \
@@ -223,10 +218,10 @@ run_and_check() {
   check_csv "$label" if_packets-non-ip rx 2
   itr_collectd_stop
   [ "$ITR_COLLECTD_STATUS" -eq 0 ] ||
-    fail "$label: collectd exited with status $ITR_COLLECTD_STATUS"
-  ! itr_has_xdp "$ITR_NS_B" vb || fail "$label: XDP left on vb"
+    itr_mismatch "$label: collectd exited with status $ITR_COLLECTD_STATUS"
+  ! itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "$label: XDP left on vb"
   f=$(itr_log_errors)
-  [ -z "$f" ] || fail "$label: errors in the collectd log: $f"
+  [ -z "$f" ] || itr_mismatch "$label: errors in the collectd log: $f"
   rx=$(itr_csv_value iptraffic-vb if_packets-10.0.0.2 rx)
   itr_log "$label: ok (10.0.0.2 rx packets $rx)"
 }
@@ -234,7 +229,7 @@ run_and_check() {
 check_csv() { # label series column want
   local got
   got=$(itr_csv_value iptraffic-vb "$2" "$3")
-  [ "$got" = "$4" ] || fail "$1: $2 $3 is '$got', expected $4"
+  [ "$got" = "$4" ] || itr_mismatch "$1: $2 $3 is '$got', expected $4"
 }
 
 run_and_check root 5
@@ -250,5 +245,5 @@ run_and_check "user nobody with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN" 7 \
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
   --inh-caps="$caps" --ambient-caps="$caps"
 
-[ "$failures" -eq 0 ] || itr_fail "$failures failures"
+itr_checks_done
 itr_log "ok: $(basename "$deb") built, lintian clean, installed and counting"

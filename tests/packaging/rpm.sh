@@ -17,11 +17,6 @@ trap itr_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-failures=0
-fail() {
-  itr_log "FAIL: $*"
-  failures=$((failures + 1))
-}
 
 out=$ITR_TMP/out
 t0=$(date +%s)
@@ -45,20 +40,20 @@ itr_log "built $(basename "$rpm_file")"
 
 rpm -qpl "$rpm_file" >"$ITR_TMP/files.txt" 2>/dev/null
 plugin=$(grep '/collectd/iptraffic\.so$' "$ITR_TMP/files.txt" || true)
-[ -n "$plugin" ] || fail "no collectd/iptraffic.so in the package"
+[ -n "$plugin" ] || itr_mismatch "no collectd/iptraffic.so in the package"
 grep -qx /etc/collectd.d/iptraffic.conf "$ITR_TMP/files.txt" ||
-  fail "/etc/collectd.d/iptraffic.conf is not in the package"
+  itr_mismatch "/etc/collectd.d/iptraffic.conf is not in the package"
 for f in 'man5/collectd-iptraffic\.5' 'README\.md' 'graphite\.md' 'systemd\.md' \
   'iptraffic\.json' 'COPYING'; do
-  grep -q "$f" "$ITR_TMP/files.txt" || fail "$f is not in the package"
+  grep -q "$f" "$ITR_TMP/files.txt" || itr_mismatch "$f is not in the package"
 done
 rpm -qp --configfiles "$rpm_file" 2>/dev/null | grep -qx /etc/collectd.d/iptraffic.conf ||
-  fail "the snippet is not a %config file"
+  itr_mismatch "the snippet is not a %config file"
 # rpm derives the library requirements from the plugin's NEEDED entries:
 # libbpf and libc (libelf comes with libbpf; the plugin calls none of it).
 requires=$(rpm -qp --requires "$rpm_file" 2>/dev/null)
 for r in '^collectd$' '^libbpf\.so\.' '^libc\.so\.'; do
-  grep -q "$r" <<<"$requires" || fail "Requires lacks $r: $(tr '\n' ' ' <<<"$requires")"
+  grep -q "$r" <<<"$requires" || itr_mismatch "Requires lacks $r: $(tr '\n' ' ' <<<"$requires")"
 done
 
 # The plugin in the package: a shared object exporting module_register only.
@@ -66,9 +61,9 @@ mkdir -p "$ITR_TMP/root"
 (cd "$ITR_TMP/root" && rpm2cpio "$rpm_file" | cpio -idm --quiet)
 exported=$(nm -D --defined-only "$ITR_TMP/root$plugin" | awk '$2 == "T" { print $3 }')
 [ "$exported" = module_register ] ||
-  fail "the plugin exports: $(tr '\n' ' ' <<<"$exported")"
+  itr_mismatch "the plugin exports: $(tr '\n' ' ' <<<"$exported")"
 cmp -s "$ITR_TMP/root/etc/collectd.d/iptraffic.conf" "$top_srcdir/contrib/iptraffic.conf" ||
-  fail "the packaged snippet differs from contrib/iptraffic.conf"
+  itr_mismatch "the packaged snippet differs from contrib/iptraffic.conf"
 
-[ "$failures" -eq 0 ] || itr_fail "$failures failures"
+itr_checks_done
 itr_log "ok: $(basename "$rpm_file")"

@@ -12,33 +12,28 @@
 
 . "$(dirname "$0")/../e2e/lib.sh"
 
-failures=0
-fail() {
-  itr_log "FAIL: $*"
-  failures=$((failures + 1))
-}
 
 itr_require_cmd python3 sed grep
 
 # --- versions -----------------------------------------------------------------
 
 ac_version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
-[ -n "$ac_version" ] || fail "no version in configure.ac"
+[ -n "$ac_version" ] || itr_mismatch "no version in configure.ac"
 deb_version=$(sed -n '1s/^collectd-iptraffic (\([^)]*\)).*/\1/p' \
   "$top_srcdir/contrib/debian/changelog")
 [ "${deb_version%-*}" = "$ac_version" ] ||
-  fail "contrib/debian/changelog is at $deb_version, configure.ac at $ac_version"
+  itr_mismatch "contrib/debian/changelog is at $deb_version, configure.ac at $ac_version"
 spec_version=$(sed -n 's/^Version:[[:space:]]*//p' "$top_srcdir/contrib/collectd-iptraffic.spec")
 [ "$spec_version" = "$ac_version" ] ||
-  fail "the RPM spec is at $spec_version, configure.ac at $ac_version"
+  itr_mismatch "the RPM spec is at $spec_version, configure.ac at $ac_version"
 grep -q "^[0-9-]*, Version $ac_version\$" "$top_srcdir/ChangeLog" ||
-  fail "ChangeLog has no entry for $ac_version"
+  itr_mismatch "ChangeLog has no entry for $ac_version"
 
 # --- the configuration snippet ----------------------------------------------------
 
 snippet=$top_srcdir/contrib/iptraffic.conf
 active=$(grep -v '^[[:space:]]*\(#\|$\)' "$snippet" || true)
-[ -z "$active" ] || fail "contrib/iptraffic.conf has active lines: $active"
+[ -z "$active" ] || itr_mismatch "contrib/iptraffic.conf has active lines: $active"
 enabled=$(sed '/^#LoadPlugin iptraffic$/,/^#<\/Plugin>$/ s/^#//' "$snippet" |
   grep -v '^[[:space:]]*\(#\|$\)' | sed 's/^[[:space:]]*//')
 want='LoadPlugin iptraffic
@@ -50,33 +45,33 @@ MaxEntries 65536
 ExpireIdle 300
 </Plugin>'
 [ "$enabled" = "$want" ] ||
-  fail "contrib/iptraffic.conf, its iptraffic block uncommented, is:
+  itr_mismatch "contrib/iptraffic.conf, its iptraffic block uncommented, is:
 $enabled"
 # Every option in the snippet is documented with that default in the README.
 while read -r key value; do
   case $key in LoadPlugin | "<Plugin" | "</Plugin>" | Interface) continue ;; esac
   grep -q "^| \`$key\` *| \`\?${value//\"/}\`\? *|" "$top_srcdir/README.md" ||
-    fail "README.md has no row '| \`$key\` | $value |' for the snippet's default"
+    itr_mismatch "README.md has no row '| \`$key\` | $value |' for the snippet's default"
 done <<<"$enabled"
 
 # --- the dashboard ------------------------------------------------------------------
 
 dashboard=$top_srcdir/contrib/grafana/iptraffic.json
-queries=$(itr_dashboard_queries "$dashboard") || fail "$dashboard is not valid"
+queries=$(itr_dashboard_queries "$dashboard") || itr_mismatch "$dashboard is not valid"
 n=$(printf '%s\n' "$queries" | grep -c . || true)
-[ "$n" -ge 10 ] || fail "only $n queries in $dashboard"
+[ "$n" -ge 10 ] || itr_mismatch "only $n queries in $dashboard"
 for what in \
   'panel Top talkers.*(rx)/A.topk(.*collectd_iptraffic_if_octets_rx_total' \
   'panel Top talkers.*(tx)/A.topk(.*collectd_iptraffic_if_octets_tx_total' \
   'panel Bytes/s per interface/A.sum by (instance, iptraffic)' \
   'panel .*type=~"non-ip|malformed|untracked"' \
   'panel Address table fill/.*type="addresses".*/.*type="capacity"'; do
-  printf '%s\n' "$queries" | grep -q "$what" || fail "no dashboard query matches: $what"
+  printf '%s\n' "$queries" | grep -q "$what" || itr_mismatch "no dashboard query matches: $what"
 done
 for metric in $(printf '%s\n' "$queries" | grep -o 'collectd_iptraffic_[a-z_]*' | sort -u); do
   grep -q "$metric" "$top_srcdir/README.md" ||
-    fail "the dashboard queries $metric, which README.md does not document"
+    itr_mismatch "the dashboard queries $metric, which README.md does not document"
 done
 
-[ "$failures" -eq 0 ] || itr_fail "$failures failures"
+itr_checks_done
 itr_log "ok: versions $ac_version/$deb_version/$spec_version, snippet, $n dashboard queries"
