@@ -165,7 +165,3 @@ bool itr_reader_no_batch(const struct itr_reader *r) {
 bool itr_reader_no_lookup_and_delete(const struct itr_reader *r) {
   return r->no_lookup_and_delete;
 }
-
-unsigned itr_reader_ncpus(const struct itr_reader *r) {
-  return r->ncpus;
-}

@@ -35,7 +35,4 @@ int itr_reader_create(struct itr_reader *r, const struct iptraffic_key *key);
 bool itr_reader_no_batch(const struct itr_reader *r);
 bool itr_reader_no_lookup_and_delete(const struct itr_reader *r);
 
-/* Number of possible CPUs the per-CPU values span. */
-unsigned itr_reader_ncpus(const struct itr_reader *r);
-
 #endif /* ITR_READER_H */
