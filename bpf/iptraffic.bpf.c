@@ -4,7 +4,9 @@
  *
  * The programs parse, count and pass; they never drop or modify a frame.
  * Each frame adds to its source address's tx and its destination
- * address's rx, in a per-CPU hash keyed by (ifindex, address). Frames that
+ * address's rx, keyed by (ifindex, address): in a shared hash per family
+ * with atomic adds, or, for the special keys and the node's own addresses
+ * (which frames from every CPU hit), in a small per-CPU hash. Frames that
  * are not IP count as non-ip, unreadable ones as malformed (both on rx and
  * tx, so that tx and rx totals reconcile), and an address that finds the
  * table full counts on that side of the interface's untracked key.
@@ -20,12 +22,45 @@
 #define EEXIST 17
 #endif
 
+/* The shared tables (schema: iptraffic.h). Entries are allocated on
+ * demand, so memory follows the entries in use, never the CPU count. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 65536); /* set by the plugin before load */
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct iptraffic_key4);
+  __type(value, struct iptraffic_value);
+} itr_addr4 SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536); /* set by the plugin before load */
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, struct iptraffic_key);
   __type(value, struct iptraffic_value);
-} itr_counters SEC(".maps");
+} itr_addr6 SEC(".maps");
+
+/* Keys that frames from every CPU hit: per-CPU counters, no atomics. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 68); /* set by the plugin before load */
+  __type(key, struct iptraffic_key);
+  __type(value, struct iptraffic_value);
+} itr_hot SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct iptraffic_hot_filter);
+} itr_hot_filter SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} itr_removed SEC(".maps");
 
 /* The <Network> blocks; looked up only when there are any. */
 struct {
@@ -37,17 +72,22 @@ struct {
 } itr_networks SEC(".maps");
 
 /* Set by the plugin before load (IPv4PrefixLength, IPv6PrefixLength, any
- * <Network> block); constant for the verifier, which drops the network
- * lookup from the program when there are no networks. */
+ * <Network> block, MaxEntries); constant for the verifier, which drops the
+ * network lookup from the program when there are no networks. */
 const volatile __u8 itr_ipv4_prefixlen = 32;
 const volatile __u8 itr_ipv6_prefixlen = 128;
 const volatile __u8 itr_has_networks = 0;
+const volatile __u64 itr_max_entries = 65536;
+
+/* Entries the programs created in the shared tables. */
+__u64 itr_created = 0;
 
 enum side {
   SIDE_RX = 1,
   SIDE_TX = 2,
 };
 
+/* For a per-CPU value, or a new entry's initial value. */
 static __always_inline void add(struct iptraffic_value *v, int sides,
                                 __u64 bytes, __u64 packets) {
   if (sides & SIDE_RX) {
@@ -60,37 +100,92 @@ static __always_inline void add(struct iptraffic_value *v, int sides,
   }
 }
 
-/* Adds to key's counters, creating the entry if needed. Returns 0, or -1
- * when the entry could not be created (table full). */
-static __always_inline int count_key(const struct iptraffic_key *key, int sides,
-                                     __u64 bytes, __u64 packets) {
-  struct iptraffic_value *v = bpf_map_lookup_elem(&itr_counters, key);
+/* For an entry of a shared table, which other CPUs update at once. */
+static __always_inline void add_atomic(struct iptraffic_value *v, int sides,
+                                       __u64 bytes, __u64 packets) {
+  if (sides & SIDE_RX) {
+    __sync_fetch_and_add(&v->rx_bytes, bytes);
+    __sync_fetch_and_add(&v->rx_packets, packets);
+  }
+  if (sides & SIDE_TX) {
+    __sync_fetch_and_add(&v->tx_bytes, bytes);
+    __sync_fetch_and_add(&v->tx_packets, packets);
+  }
+}
+
+/* Whether the shared tables together may take one more entry. Several
+ * CPUs may pass at once: the tables then hold at most one entry per CPU
+ * more than itr_max_entries, and never more than each one's max_entries. */
+static __always_inline int have_room(void) {
+  __u32 zero = 0;
+  __u64 *removed = bpf_map_lookup_elem(&itr_removed, &zero);
+
+  return removed && itr_created - *removed < itr_max_entries;
+}
+
+/* Adds to key's counters in a shared table, creating the entry if needed.
+ * Returns 0, or -1 when the entry could not be created (tables full). */
+static __always_inline int count_shared(void *map, const void *key, int sides,
+                                        __u64 bytes, __u64 packets) {
+  struct iptraffic_value *v = bpf_map_lookup_elem(map, key);
   struct iptraffic_value init = {};
   long err;
 
   if (v) {
-    add(v, sides, bytes, packets);
+    add_atomic(v, sides, bytes, packets);
     return 0;
   }
+  if (!have_room())
+    return -1;
   add(&init, sides, bytes, packets);
-  err = bpf_map_update_elem(&itr_counters, key, &init, BPF_NOEXIST);
-  if (err == 0)
+  err = bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
+  if (err == 0) {
+    __sync_fetch_and_add(&itr_created, 1);
     return 0;
+  }
   if (err != -EEXIST)
     return -1;
   /* Created on another CPU meanwhile. */
-  v = bpf_map_lookup_elem(&itr_counters, key);
+  v = bpf_map_lookup_elem(map, key);
+  if (!v)
+    return -1;
+  add_atomic(v, sides, bytes, packets);
+  return 0;
+}
+
+/* Adds to key's per-CPU counters in itr_hot. Returns 0, or -1 when the
+ * plugin has not created the key there. */
+static __always_inline int count_hot(const struct iptraffic_key *key, int sides,
+                                     __u64 bytes, __u64 packets) {
+  struct iptraffic_value *v = bpf_map_lookup_elem(&itr_hot, key);
+
   if (!v)
     return -1;
   add(v, sides, bytes, packets);
   return 0;
 }
 
+/* Whether the filter says key may be in itr_hot. */
+static __always_inline int maybe_hot(const struct iptraffic_key *key) {
+  const __u32 *w = (const __u32 *)key;
+  struct iptraffic_hot_filter *f;
+  __u32 zero = 0, bit;
+
+  f = bpf_map_lookup_elem(&itr_hot_filter, &zero);
+  if (!f)
+    return 0;
+  bit = iptraffic_hot_bit(w[0], w[1], w[2], w[3], w[4], w[5]);
+  return (f->bits[bit / 64] >> (bit % 64)) & 1;
+}
+
+/* Special keys live in itr_hot (the plugin creates them when it attaches
+ * to the interface); itr_addr6 takes one that is missing there. */
 static __always_inline void count_special(__u32 ifindex, __u8 kind, int sides,
                                           __u64 bytes, __u64 packets) {
   struct iptraffic_key key = {.ifindex = ifindex, .kind = kind};
 
-  count_key(&key, sides, bytes, packets);
+  if (count_hot(&key, sides, bytes, packets) < 0)
+    count_shared(&itr_addr6, &key, sides, bytes, packets);
 }
 
 /* The 32-bit word at p, as it lies in memory (p need not be aligned). */
@@ -109,6 +204,28 @@ static __always_inline __u32 kind_word(__u32 kind, __u32 prefixlen) {
 #else
   return kind << 24 | prefixlen << 16;
 #endif
+}
+
+/* Counts an address key (prefix applied) in itr_hot when it is there, else
+ * in its family's shared table. Returns 0, or -1 when the tables are
+ * full. */
+static __always_inline int count_key(const struct iptraffic_key *key, int sides,
+                                     __u64 bytes, __u64 packets) {
+  struct iptraffic_key4 k4;
+  __u32 a;
+
+  if (maybe_hot(key) && count_hot(key, sides, bytes, packets) == 0)
+    return 0;
+  if (key->kind != IPTRAFFIC_KIND_IPV4)
+    return count_shared(&itr_addr6, key, sides, bytes, packets);
+  k4.ifindex = key->ifindex;
+  a = *(const __u32 *)key->addr;
+  if (key->prefixlen < 32) {
+    k4.ifindex |= IPTRAFFIC_KEY4_AGGREGATE;
+    a |= bpf_htonl(0x80000000u >> key->prefixlen);
+  }
+  k4.addr = a;
+  return count_shared(&itr_addr4, &k4, sides, bytes, packets);
 }
 
 /*

@@ -5,13 +5,39 @@
  * Any change to the layout below must bump IPTRAFFIC_SCHEMA_VERSION.
  * The header includes only <linux/types.h>, so it compiles for both the
  * BPF target and the host.
+ *
+ * Schema 3: the maps of one loaded program set
+ *
+ *   itr_addr4       shared hash, struct iptraffic_key4 -> iptraffic_value:
+ *                   IPv4 addresses and aggregates, counted with atomic adds
+ *   itr_addr6       shared hash, struct iptraffic_key -> iptraffic_value:
+ *                   IPv6 addresses and aggregates (and special keys that
+ *                   found no entry in itr_hot), atomic adds
+ *   itr_hot         per-CPU hash, struct iptraffic_key -> iptraffic_value
+ *                   per CPU: the special keys and the node's own addresses,
+ *                   which frames from every CPU hit; created by the plugin
+ *                   only, never by the programs
+ *   itr_hot_filter  array of one struct iptraffic_hot_filter: which keys
+ *                   may be in itr_hot (a hint; a key missing there is
+ *                   counted in its shared table)
+ *   itr_removed     array of one __u64: entries the plugin deleted from the
+ *                   shared tables; with the programs' count of entries
+ *                   created (itr_created in .bss) it bounds both tables
+ *                   together to itr_max_entries (.rodata)
+ *   itr_networks    LPM trie of the <Network> blocks
+ *
+ * Both shared tables are allocated on demand (BPF_F_NO_PREALLOC), so their
+ * memory is per entry in use and does not grow with the CPU count. A key
+ * may be counted in itr_hot and in its shared table at once (a local
+ * address that was not yet, or is no longer, in itr_hot): its counters are
+ * the sum of both.
  */
 #ifndef IPTRAFFIC_H
 #define IPTRAFFIC_H
 
 #include <linux/types.h>
 
-#define IPTRAFFIC_SCHEMA_VERSION 2
+#define IPTRAFFIC_SCHEMA_VERSION 3
 
 /* What a key counts (struct iptraffic_key.kind). */
 enum iptraffic_kind {
@@ -26,9 +52,14 @@ enum iptraffic_kind {
 /* Number of special (non-address) keys per interface. */
 #define IPTRAFFIC_NUM_SPECIAL 4
 
+/* The node's own addresses (address keys) itr_hot holds at most, beside
+ * the special keys of every interface. */
+#define IPTRAFFIC_HOT_ADDRS 64
+
 /* Maximum number of VLAN tags (802.1Q / 802.1ad) the parser skips. */
 #define IPTRAFFIC_VLAN_MAX_DEPTH 2
 
+/* The key of itr_addr6 and itr_hot; the plugin's form of every key. */
 struct iptraffic_key {
   __u32 ifindex;  /* interface the frame was seen on */
   __u8 kind;      /* enum iptraffic_kind */
@@ -38,14 +69,51 @@ struct iptraffic_key {
   __u8 addr[16];  /* network byte order; unused bytes are 0 */
 };
 
+/*
+ * The key of itr_addr4: 8 bytes. A single address (prefix length 32) is
+ * {ifindex, address}. An aggregate of prefix length N < 32 sets
+ * IPTRAFFIC_KEY4_AGGREGATE in ifindex (interface indexes are positive
+ * ints, so bit 31 is free) and stores the network address with the first
+ * bit past the prefix set: N is 31 minus the position of the lowest set
+ * bit (host order). Both are in network byte order, as in the frame.
+ */
+struct iptraffic_key4 {
+  __u32 ifindex; /* | IPTRAFFIC_KEY4_AGGREGATE for an aggregate */
+  __u32 addr;    /* network byte order */
+};
+
+#define IPTRAFFIC_KEY4_AGGREGATE 0x80000000u
+
 /* Counters from the address's point of view: tx = frames the address sent,
- * rx = frames it received. Per CPU in the kernel, summed by the plugin. */
+ * rx = frames it received. Shared (atomic adds) in itr_addr4/itr_addr6, per
+ * CPU in itr_hot; the plugin sums them. */
 struct iptraffic_value {
   __u64 rx_bytes;
   __u64 rx_packets;
   __u64 tx_bytes;
   __u64 tx_packets;
 };
+
+/* A bit per hash of a hot key: set when the key may be in itr_hot. */
+#define IPTRAFFIC_HOT_FILTER_BITS 1024
+struct iptraffic_hot_filter {
+  __u64 bits[IPTRAFFIC_HOT_FILTER_BITS / 64];
+};
+
+/*
+ * The filter bit of a key, from its six 32-bit words as they lie in
+ * memory (struct iptraffic_key: ifindex, kind/prefixlen/reserved, addr).
+ * Kernel and plugin must agree on it; it is a hint only, never a reason
+ * to lose a count.
+ */
+static inline __u32 iptraffic_hot_bit(__u32 w0, __u32 w1, __u32 w2, __u32 w3,
+                                      __u32 w4, __u32 w5) {
+  __u32 h = w0 * 0x9e3779b1u ^ w1 * 0x85ebca6bu ^ w2 * 0xc2b2ae35u ^
+            w3 * 0x27d4eb2fu ^ w4 * 0x165667b1u ^ w5 * 0xd3a2646cu;
+
+  h ^= h >> 15;
+  return h % IPTRAFFIC_HOT_FILTER_BITS;
+}
 
 /*
  * The configured networks (<Network> blocks), in an LPM trie looked up only
@@ -66,6 +134,7 @@ struct iptraffic_net_value {
 };
 
 _Static_assert(sizeof(struct iptraffic_key) == 24, "key layout changed");
+_Static_assert(sizeof(struct iptraffic_key4) == 8, "IPv4 key layout changed");
 _Static_assert(sizeof(struct iptraffic_net_key) == 21,
                "network key layout changed");
 _Static_assert(sizeof(struct iptraffic_net_value) == 4,
@@ -73,5 +142,7 @@ _Static_assert(sizeof(struct iptraffic_net_value) == 4,
 _Static_assert(sizeof(struct iptraffic_value) == 32, "value layout changed");
 _Static_assert(sizeof(struct iptraffic_value) % 8 == 0,
                "per-CPU values must be a multiple of 8 bytes");
+_Static_assert(sizeof(struct iptraffic_hot_filter) == 128,
+               "hot filter layout changed");
 
 #endif /* IPTRAFFIC_H */

@@ -14,11 +14,15 @@
 #include "utils_complain.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
+#include "hot.h"
 #include "loader.h"
 #include "plugin_config.h"
 #include "reader.h"
@@ -50,8 +54,9 @@ static struct itr_table *table;
 static struct iptraffic_key *expired; /* scratch, table capacity long */
 static struct itr_entry **ranked;     /* scratch for TopN, as long */
 static uint32_t interval;             /* number of the current read */
+static struct itr_hot_set hot; /* the node's addresses, counted per CPU */
 static bool told_no_batch, told_no_lookup_and_delete, told_no_links,
-    told_no_tcx;
+    told_no_tcx, told_hot_full;
 static c_complain_t read_complaint = C_COMPLAIN_INIT_STATIC;
 
 /* --- Configuration ------------------------------------------------------ */
@@ -355,6 +360,69 @@ static void check_iface(struct iface *ifc) {
   }
 }
 
+/* --- The node's own addresses ----------------------------------------------
+ */
+
+static struct iface *attached_by_name(const char *name) {
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    if (ifaces[i].attached && strcmp(ifaces[i].name, name) == 0)
+      return &ifaces[i];
+  return NULL;
+}
+
+/* The addresses of the attached interfaces, as the keys the programs count
+ * them under: frames from every CPU carry them, so they are counted in the
+ * per-CPU hot table. Followed on every read. */
+static void refresh_hot(void) {
+  struct itr_hot_set now;
+  struct ifaddrs *list, *ifa;
+  size_t created;
+  int err;
+
+  if (getifaddrs(&list) < 0)
+    return; /* keep the current set */
+  itr_hot_set_init(&now);
+  for (ifa = list; ifa; ifa = ifa->ifa_next) {
+    struct iface *ifc;
+    struct iptraffic_key key;
+    const uint8_t *addr;
+    int kind;
+
+    if (!ifa->ifa_addr || !(ifc = attached_by_name(ifa->ifa_name)))
+      continue;
+    if (ifa->ifa_addr->sa_family == AF_INET) {
+      kind = IPTRAFFIC_KIND_IPV4;
+      addr = (const uint8_t *)&((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
+    } else if (ifa->ifa_addr->sa_family == AF_INET6) {
+      kind = IPTRAFFIC_KIND_IPV6;
+      addr =
+          (const uint8_t *)&((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+    } else {
+      continue;
+    }
+    if (itr_shape_key(&cfg, (uint32_t)ifc->ifindex, kind, addr, &key) == 0)
+      itr_hot_set_add(&now, &key);
+  }
+  freeifaddrs(list);
+  if (itr_hot_set_equal(&now, &hot) && now.dropped == hot.dropped)
+    return;
+  err = itr_reader_set_hot(reader, &now, &created);
+  if (err) {
+    c_complain(LOG_WARNING, &read_complaint,
+               LOG_PREFIX "updating the table of the node's own addresses "
+                          "failed: %s; they are counted in the shared table",
+               STRERROR(-err));
+    return;
+  }
+  if ((now.dropped || created < now.num) && !told_hot_full) {
+    INFO(LOG_PREFIX "the node has more than %d addresses on the counted "
+                    "interfaces: the rest are counted in the shared table",
+         IPTRAFFIC_HOT_ADDRS);
+    told_hot_full = true;
+  }
+  hot = now;
+}
+
 /* --- Callbacks -------------------------------------------------------------
  */
 
@@ -375,7 +443,16 @@ static int iptraffic_shutdown(void) {
   return 0;
 }
 
+/* Entries the shared tables may hold beyond MaxEntries: one per CPU
+ * creating an entry at the moment they fill up. */
+static uint32_t overshoot(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_CONF);
+
+  return cpus > 0 && cpus < 65536 ? 2 * (uint32_t)cpus : 1024;
+}
+
 static int iptraffic_init(void) {
+  struct itr_maps maps;
   uint32_t capacity;
   int err;
 
@@ -389,12 +466,14 @@ static int iptraffic_init(void) {
     return 0; /* already initialized */
 
   itr_loader_set_print(log_libbpf);
-  /* MaxEntries addresses, plus the special keys every interface has. */
-  capacity =
-      cfg.max_entries + (IPTRAFFIC_NUM_SPECIAL - (ignores_networks() ? 0 : 1)) *
-                            (uint32_t)cfg.interfaces_num;
+  /* The snapshot: MaxEntries addresses, plus the special keys every
+   * interface has and the node's own addresses in the hot table. */
+  capacity = cfg.max_entries +
+             IPTRAFFIC_NUM_SPECIAL * (uint32_t)cfg.interfaces_num +
+             IPTRAFFIC_HOT_ADDRS + overshoot();
   holding = true;
-  err = itr_loader_open_config(&loader, capacity, &cfg);
+  err = itr_loader_open_config(&loader, cfg.max_entries, cfg.interfaces_num,
+                               &cfg);
   release_held(err == -EPERM || err == -EACCES ? LOG_DEBUG : LOG_WARNING);
   if (err) {
     explain_load_error(err);
@@ -404,7 +483,8 @@ static int iptraffic_init(void) {
   table = itr_table_new(capacity);
   expired = calloc(capacity, sizeof(*expired));
   ranked = calloc(capacity, sizeof(*ranked));
-  err = itr_reader_new(&reader, itr_loader_map_fd(loader));
+  itr_loader_maps(loader, &maps);
+  err = itr_reader_new(&reader, &maps);
   if (!table || !expired || !ranked || err) {
     ERROR(LOG_PREFIX "allocating the address table (%u entries) failed",
           capacity);
@@ -431,6 +511,9 @@ static int iptraffic_init(void) {
       return -1;
     }
   }
+  itr_hot_set_init(&hot);
+  told_hot_full = false;
+  refresh_hot();
   return 0;
 }
 
@@ -529,17 +612,23 @@ static size_t expire_idle(uint64_t now_ms) {
       itr_table_collect_idle(table, now_ms, (uint64_t)cfg.expire_idle * 1000,
                              expired, itr_table_capacity(table));
 
+  size_t kept = 0;
+
   for (size_t i = 0; i < n; i++) {
     struct itr_counters last;
     struct itr_entry *e;
 
+    /* The node's own addresses stay while they are assigned. */
+    if (itr_hot_set_has(&hot, &expired[i]))
+      continue;
     if (itr_reader_delete(reader, &expired[i], &last) != 0)
       continue; /* gone already; the next pass drops it */
     e = itr_table_find(table, &expired[i]);
     if (e)
       itr_entry_update(e, &last, now_ms);
+    expired[kept++] = expired[i];
   }
-  return n;
+  return kept;
 }
 
 static int iptraffic_read(void) {
@@ -551,6 +640,7 @@ static int iptraffic_read(void) {
 
   for (size_t i = 0; i < cfg.interfaces_num; i++)
     check_iface(&ifaces[i]);
+  refresh_hot();
 
   err = itr_reader_pass(reader, table, now_ms);
   if (itr_reader_no_batch(reader) && !told_no_batch) {
@@ -569,8 +659,8 @@ static int iptraffic_read(void) {
 
   n_expired = expire_idle(now_ms);
   if (itr_reader_no_lookup_and_delete(reader) && !told_no_lookup_and_delete) {
-    INFO(LOG_PREFIX "the kernel cannot look up and delete per-CPU entries "
-                    "in one step (Linux < 5.14): expiring with two");
+    INFO(LOG_PREFIX "the kernel cannot look up and delete hash entries in "
+                    "one step (Linux < 5.14): expiring with two");
     told_no_lookup_and_delete = true;
   }
 

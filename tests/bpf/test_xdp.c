@@ -19,6 +19,7 @@
 
 #include "expect.h"
 #include "frames.h"
+#include "hot.h"
 #include "plugin_config.h"
 #include "loader.h"
 #include "reader.h"
@@ -44,23 +45,49 @@ struct fixture {
  * start from an emptied table. */
 static struct itr_loader *shared_loader;
 
-static void empty_table(int fd) {
-  struct iptraffic_key key;
+static void empty_map(int fd) {
+  uint8_t key[sizeof(struct iptraffic_key)];
 
-  while (bpf_map_get_next_key(fd, NULL, &key) == 0)
-    if (bpf_map_delete_elem(fd, &key) != 0) {
-      fprintf(stderr, "emptying the table failed: %s\n", strerror(errno));
+  while (bpf_map_get_next_key(fd, NULL, key) == 0)
+    if (bpf_map_delete_elem(fd, key) != 0) {
+      fprintf(stderr, "emptying a table failed: %s\n", strerror(errno));
       exit(1);
     }
 }
 
+/* Empties every table of l and clears the hot filter; the entries the
+ * programs created count as removed, as the plugin's deletes do. */
+static void empty_tables(struct itr_loader *l) {
+  struct iptraffic_hot_filter none = {0};
+  struct itr_maps m;
+  uint64_t bss[8] = {0};
+  uint32_t zero = 0;
+
+  itr_loader_maps(l, &m);
+  empty_map(m.addr4);
+  empty_map(m.addr6);
+  empty_map(m.hot);
+  if (bpf_map_lookup_elem(m.bss, &zero, bss) != 0 ||
+      bpf_map_update_elem(m.removed, &zero, &bss[0], BPF_ANY) != 0 ||
+      bpf_map_update_elem(m.hot_filter, &zero, &none, BPF_ANY) != 0) {
+    fprintf(stderr, "resetting the tables failed: %s\n", strerror(errno));
+    exit(1);
+  }
+}
+
+/* The snapshot's room beyond max_entries: special and hot keys. */
+#define SNAPSHOT_EXTRA                                                         \
+  (IPTRAFFIC_NUM_SPECIAL * ITR_LOADER_INTERFACES + IPTRAFFIC_HOT_ADDRS)
+
 static void fixture_open_config(struct fixture *f, uint32_t capacity,
                                 const struct itr_config *cfg) {
   bool shared = capacity == CAPACITY && cfg == NULL;
+  struct itr_maps maps;
   int err = 0;
 
   if (!shared)
-    err = itr_loader_open_config(&f->loader, capacity, cfg);
+    err = itr_loader_open_config(&f->loader, capacity, ITR_LOADER_INTERFACES,
+                                 cfg);
   else if (!shared_loader)
     err = itr_loader_open(&shared_loader, CAPACITY);
   if (err) {
@@ -69,10 +96,11 @@ static void fixture_open_config(struct fixture *f, uint32_t capacity,
   }
   if (shared) {
     f->loader = shared_loader;
-    empty_table(itr_loader_map_fd(f->loader));
+    empty_tables(f->loader);
   }
-  err = itr_reader_new(&f->reader, itr_loader_map_fd(f->loader));
-  f->table = itr_table_new(capacity);
+  itr_loader_maps(f->loader, &maps);
+  err = itr_reader_new(&f->reader, &maps);
+  f->table = itr_table_new(capacity + SNAPSHOT_EXTRA);
   if (err || !f->table) {
     fprintf(stderr, "reader/table setup failed\n");
     exit(1);
@@ -390,7 +418,7 @@ static void test_full_table(void) {
   size_t len1, len2, len3;
   struct fixture f;
 
-  fixture_open(&f, addresses + IPTRAFFIC_NUM_SPECIAL);
+  fixture_open(&f, addresses);
   /* What the plugin does before attaching. */
   for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
     struct iptraffic_key key = special_key(itr_special_kinds[i]);
@@ -579,6 +607,191 @@ static void test_aggregation(void) {
   fixture_close(&f);
 }
 
+/* Entries of one map. */
+static size_t map_count(int fd) {
+  uint8_t key[sizeof(struct iptraffic_key)], next[sizeof(key)];
+  size_t n = 0;
+  void *prev = NULL;
+
+  while (bpf_map_get_next_key(fd, prev, next) == 0) {
+    memcpy(key, next, sizeof(key));
+    prev = key;
+    n++;
+  }
+  return n;
+}
+
+/* Where keys go: IPv4 addresses in the 8-byte table, IPv6 in the wide
+ * one, the special keys the plugin created in the per-CPU table; and the
+ * count of shared entries the cap is kept by. */
+static void test_layout(void) {
+  struct frame_spec v4 = {
+      .family = 4, .src = "10.0.0.1", .dst = "10.0.0.2", .payload_len = 10};
+  struct frame_spec v6 = {.family = 6,
+                          .src = "2001:db8::1",
+                          .dst = "2001:db8::2",
+                          .payload_len = 10};
+  struct frame_spec arp = {.family = 0, .ethertype = 0x0806, .payload_len = 28};
+  struct iptraffic_key nonip = special_key(IPTRAFFIC_KIND_NONIP);
+  struct iptraffic_key4 k4;
+  struct iptraffic_value v;
+  uint8_t frame[2048];
+  struct itr_maps m;
+  struct fixture f;
+  uint64_t shared;
+  size_t len;
+
+  fixture_open(&f, CAPACITY);
+  itr_loader_maps(f.loader, &m);
+  EXPECT(itr_reader_create(f.reader, &nonip) == 0, "create non-ip");
+  len = build(&v4, frame, sizeof(frame));
+  run_frame(&f, frame, len, 2);
+  run_frame(&f, frame, build(&v6, frame, sizeof(frame)), 1);
+  run_frame(&f, frame, build(&arp, frame, sizeof(frame)), 1);
+  EXPECT(map_count(m.addr4) == 2, "layout: %zu IPv4 entries, want 2",
+         map_count(m.addr4));
+  EXPECT(map_count(m.addr6) == 2, "layout: %zu IPv6 entries, want 2",
+         map_count(m.addr6));
+  EXPECT(map_count(m.hot) == 1, "layout: %zu hot entries, want 1",
+         map_count(m.hot));
+  k4.ifindex = test_ifindex;
+  inet_pton(AF_INET, "10.0.0.1", &k4.addr);
+  EXPECT(bpf_map_lookup_elem(m.addr4, &k4, &v) == 0 && v.tx_bytes == 2 * len &&
+             v.tx_packets == 2 && v.rx_packets == 0,
+         "layout: 10.0.0.1 in the IPv4 table, tx %llu bytes",
+         (unsigned long long)v.tx_bytes);
+  EXPECT(itr_reader_shared_entries(f.reader, &shared) == 0 && shared == 4,
+         "layout: %llu shared entries counted, want 4",
+         (unsigned long long)shared);
+  read_table(&f, 5);
+  expect_counts(&f, "layout: 10.0.0.2", addr_key("10.0.0.2"), 2 * len, 2, 0, 0);
+  fixture_close(&f);
+}
+
+/* MaxEntries bounds both shared tables together; deleting an entry makes
+ * room again. */
+static void test_shared_cap(void) {
+  struct frame_spec v4 = {
+      .family = 4, .src = "10.0.0.1", .dst = "10.0.0.2", .payload_len = 10};
+  struct frame_spec v6 = {.family = 6,
+                          .src = "2001:db8::1",
+                          .dst = "2001:db8::2",
+                          .payload_len = 10};
+  struct iptraffic_key untracked = special_key(IPTRAFFIC_KIND_UNTRACKED);
+  struct itr_counters last;
+  uint8_t frame[2048];
+  struct fixture f;
+  size_t len4, len6;
+  uint64_t shared;
+
+  fixture_open(&f, 3);
+  EXPECT(itr_reader_create(f.reader, &untracked) == 0, "create untracked");
+  len4 = build(&v4, frame, sizeof(frame));
+  run_frame(&f, frame, len4, 1); /* 2 IPv4 entries */
+  len6 = build(&v6, frame, sizeof(frame));
+  run_frame(&f, frame, len6, 1); /* 1 IPv6 entry, then full */
+  read_table(&f, 4);
+  expect_counts(&f, "cap: 2001:db8::1", addr_key("2001:db8::1"), 0, 0, len6, 1);
+  expect_counts(&f, "cap: untracked", untracked, len6, 1, 0, 0);
+  /* Deleting one entry (as expiry does) makes room for one more. */
+  EXPECT(itr_reader_delete(f.reader, &(struct iptraffic_key){0}, &last) ==
+             -ENOENT,
+         "cap: deleting a key that is nowhere");
+  {
+    struct iptraffic_key k = addr_key("10.0.0.1");
+    EXPECT(itr_reader_delete(f.reader, &k, &last) == 0 && last.tx_packets == 1,
+           "cap: delete 10.0.0.1");
+  }
+  EXPECT(itr_reader_shared_entries(f.reader, &shared) == 0 && shared == 2,
+         "cap: %llu shared entries after the delete, want 2",
+         (unsigned long long)shared);
+  run_frame(&f, frame, len6, 1); /* 2001:db8::2 gets its entry now */
+  read_table(&f, 4);
+  expect_counts(&f, "cap: 2001:db8::2", addr_key("2001:db8::2"), len6, 1, 0, 0);
+  expect_counts(&f, "cap: untracked after", untracked, len6, 1, 0, 0);
+  fixture_close(&f);
+}
+
+/* The node's own addresses: counted per CPU once hot, summed with what the
+ * shared table counted before, and back in the shared table when they are
+ * no longer hot; not a frame lost or doubled on the way. */
+static void test_hot_keys(void) {
+  static struct itr_config cfg;
+  struct frame_spec s = {
+      .family = 4, .src = "192.0.2.1", .dst = "192.0.2.77", .payload_len = 10};
+  struct frame_spec s6 = {.family = 6,
+                          .src = "2001:db8::1",
+                          .dst = "2001:db8::2",
+                          .payload_len = 10};
+  struct itr_hot_set hot, none;
+  struct iptraffic_key local, local6, remote6;
+  int ncpus = libbpf_num_possible_cpus();
+  struct iptraffic_value *percpu = calloc((size_t)ncpus, sizeof(*percpu));
+  struct itr_counters in_hot;
+  uint8_t frame[2048], frame6[2048];
+  struct itr_maps m;
+  struct fixture f;
+  size_t len, len6, created;
+  uint8_t a[16];
+
+  /* Aggregated to /24, so the hot key is shaped as the kernel shapes it. */
+  itr_config_init(&cfg);
+  cfg.ipv4_prefixlen = 24;
+  fixture_open_config(&f, CAPACITY, &cfg);
+  itr_loader_maps(f.loader, &m);
+  len = build(&s, frame, sizeof(frame));
+  len6 = build(&s6, frame6, sizeof(frame6));
+  run_frame(&f, frame, len, 3); /* shared table */
+  run_frame(&f, frame6, len6, 1);
+
+  inet_pton(AF_INET, "192.0.2.77", a);
+  EXPECT(itr_shape_key(&cfg, test_ifindex, IPTRAFFIC_KIND_IPV4, a, &local) == 0,
+         "hot: shape 192.0.2.77");
+  inet_pton(AF_INET6, "2001:db8::1", a);
+  itr_shape_key(&cfg, test_ifindex, IPTRAFFIC_KIND_IPV6, a, &local6);
+  itr_hot_set_init(&hot);
+  itr_hot_set_add(&hot, &local);
+  itr_hot_set_add(&hot, &local6);
+  EXPECT(itr_reader_set_hot(f.reader, &hot, &created) == 0 && created == 2,
+         "hot: set 2 keys");
+  run_frame(&f, frame, len, 5); /* per-CPU table */
+  run_frame(&f, frame6, len6, 2);
+  EXPECT(percpu && bpf_map_lookup_elem(m.hot, &local, percpu) == 0,
+         "hot: entry");
+  itr_percpu_sum(percpu, (unsigned)ncpus, &in_hot);
+  EXPECT(in_hot.rx_packets == 5 && in_hot.tx_packets == 5,
+         "hot: %llu packets counted per CPU, want 5",
+         (unsigned long long)in_hot.rx_packets);
+  read_table(&f, 3);
+  expect_counts(&f, "hot: 192.0.2.0/24", net_key("192.0.2.0", 24), 8 * len, 8,
+                8 * len, 8);
+  expect_counts(&f, "hot: 2001:db8::1", local6, 0, 0, 3 * len6, 3);
+  remote6 = addr_key("2001:db8::2");
+  expect_counts(&f, "hot: 2001:db8::2", remote6, 3 * len6, 3, 0, 0);
+
+  /* No longer hot: new frames go to the shared table again. */
+  itr_hot_set_init(&none);
+  EXPECT(itr_reader_set_hot(f.reader, &none, &created) == 0 && created == 0,
+         "hot: clear");
+  run_frame(&f, frame, len, 2);
+  read_table(&f, 3);
+  expect_counts(&f, "hot: 192.0.2.0/24 after", net_key("192.0.2.0", 24),
+                10 * len, 10, 10 * len, 10);
+  /* Deleting sums both tables' counters. */
+  {
+    struct itr_counters last;
+
+    EXPECT(itr_reader_delete(f.reader, &local, &last) == 0 &&
+               last.rx_packets == 10 && last.tx_packets == 10,
+           "hot: delete sums both tables (%llu packets)",
+           (unsigned long long)last.rx_packets);
+    EXPECT(bpf_map_lookup_elem(m.hot, &local, percpu) != 0,
+           "hot: entry gone after delete");
+  }
+  free(percpu);
+  fixture_close(&f);
+}
+
 /* Frame tests every program must pass alike. */
 static void test_frames(void) {
   test_ipv4();
@@ -590,6 +803,9 @@ static void test_frames(void) {
   test_malformed();
   test_full_table();
   test_aggregation();
+  test_layout();
+  test_shared_cap();
+  test_hot_keys();
 }
 
 static bool kernel_has_frags(void) {

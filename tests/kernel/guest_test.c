@@ -47,6 +47,7 @@
 #include <linux/if_packet.h>
 
 #include "frames.h"
+#include "hot.h"
 #include "loader.h"
 #include "reader.h"
 #include "table.h"
@@ -59,6 +60,9 @@
 #define JUMBO_MTU 9000
 #define JUMBO_FRAME_LEN 8000
 #define WAIT_MS 3000
+/* Made a hot key (the node's own address) on both hooks: the many sources
+ * send to it from both CPUs. */
+#define HOT_ADDR "10.0.0.9"
 
 #define EXPECT_OUT stdout
 #include "expect.h"
@@ -223,6 +227,7 @@ static size_t build(const char *what, const struct frame_spec *spec,
 struct model_entry {
   struct iptraffic_key key;
   struct iptraffic_value cpu[MAX_CPUS];
+  bool hot; /* in the per-CPU hot table; else in a shared one */
 };
 
 static struct model_entry model[MODEL_MAX];
@@ -269,10 +274,9 @@ static struct model_entry *model_find(const struct iptraffic_key *key) {
   return NULL;
 }
 
-static void model_add(const struct iptraffic_key *key, int cpu, bool rx,
-                      bool tx, uint64_t bytes, uint64_t packets) {
+/* The expected entry of key, created with zero counters if needed. */
+static struct model_entry *model_touch(const struct iptraffic_key *key) {
   struct model_entry *e = model_find(key);
-  struct iptraffic_value *v;
 
   if (!e) {
     if (model_len == MODEL_MAX)
@@ -281,6 +285,14 @@ static void model_add(const struct iptraffic_key *key, int cpu, bool rx,
     memset(e, 0, sizeof(*e));
     e->key = *key;
   }
+  return e;
+}
+
+static void model_add(const struct iptraffic_key *key, int cpu, bool rx,
+                      bool tx, uint64_t bytes, uint64_t packets) {
+  struct model_entry *e = model_touch(key);
+  struct iptraffic_value *v;
+
   v = &e->cpu[cpu];
   if (rx) {
     v->rx_bytes += bytes;
@@ -322,24 +334,60 @@ struct live {
   struct iptraffic_value *percpu;
 };
 
-/* Frames a hook counted so far, each one rx packet on some key; read key
- * by key, independently of the plugin's reader. */
-static uint64_t live_frames(struct live *lv, enum hook h) {
-  struct iptraffic_key key, next;
-  const struct iptraffic_key *prev = NULL;
-  int map_fd = itr_loader_map_fd(lv->loader);
+/* A key's counters straight from the kernel, independently of the
+ * plugin's reader: per CPU from the hot table (*percpu true), else the one
+ * shared value (in lv->percpu[0]). Returns 0 or -errno. */
+static int raw_lookup(struct live *lv, const struct iptraffic_key *key,
+                      bool *percpu) {
+  struct iptraffic_key4 k4;
+  struct itr_maps m;
+
+  itr_loader_maps(lv->loader, &m);
+  *percpu = true;
+  if (bpf_map_lookup_elem(m.hot, key, lv->percpu) == 0)
+    return 0;
+  *percpu = false;
+  memset(lv->percpu, 0, sizeof(*lv->percpu));
+  if (key->kind == IPTRAFFIC_KIND_IPV4) {
+    if (itr_key4_encode(key, &k4) < 0)
+      return -EINVAL;
+    return bpf_map_lookup_elem(m.addr4, &k4, lv->percpu) < 0 ? -errno : 0;
+  }
+  return bpf_map_lookup_elem(m.addr6, key, lv->percpu) < 0 ? -errno : 0;
+}
+
+/* rx packets of ifindex's keys in one table, walked key by key. */
+static uint64_t table_frames(struct live *lv, int fd, bool four, bool percpu,
+                             uint32_t ifindex) {
+  uint8_t key[sizeof(struct iptraffic_key)], next[sizeof(key)];
+  const void *prev = NULL;
   uint64_t frames = 0;
 
-  while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    if (key.ifindex != lv->ifindex[h] ||
-        bpf_map_lookup_elem(map_fd, &key, lv->percpu) < 0)
+  while (bpf_map_get_next_key(fd, prev, next) == 0) {
+    struct iptraffic_key k;
+
+    memcpy(key, next, sizeof(key));
+    prev = key;
+    if (four)
+      itr_key4_decode((const struct iptraffic_key4 *)key, &k);
+    else
+      memcpy(&k, key, sizeof(k));
+    if (k.ifindex != ifindex || bpf_map_lookup_elem(fd, key, lv->percpu) < 0)
       continue;
-    for (int cpu = 0; cpu < lv->ncpus; cpu++)
+    for (int cpu = 0; cpu < (percpu ? lv->ncpus : 1); cpu++)
       frames += lv->percpu[cpu].rx_packets;
   }
   return frames;
+}
+
+/* Frames a hook counted so far, each one rx packet on some key. */
+static uint64_t live_frames(struct live *lv, enum hook h) {
+  struct itr_maps m;
+
+  itr_loader_maps(lv->loader, &m);
+  return table_frames(lv, m.addr4, true, false, lv->ifindex[h]) +
+         table_frames(lv, m.addr6, false, false, lv->ifindex[h]) +
+         table_frames(lv, m.hot, false, true, lv->ifindex[h]);
 }
 
 /* Waits until each hook counted what was sent, then a little longer to see
@@ -545,10 +593,35 @@ static void check_entry(struct live *lv, const struct model_entry *m) {
         (unsigned long long)want.rx_bytes, (unsigned long long)want.rx_packets,
         (unsigned long long)want.tx_bytes, (unsigned long long)want.tx_packets);
 
-  /* Per CPU, straight from the kernel. */
-  if (bpf_map_lookup_elem(itr_loader_map_fd(lv->loader), &m->key, lv->percpu) <
-      0) {
-    EXPECT(false, "%s: lookup: %s", text, strerror(errno));
+  /* Straight from the kernel: per CPU from the hot table, else shared. */
+  bool percpu;
+  int err = raw_lookup(lv, &m->key, &percpu);
+
+  if (err == -ENOENT && !m->hot) {
+    struct itr_counters none = {0};
+    EXPECT(memcmp(&want, &none, sizeof(none)) == 0,
+           "%s: not in the kernel's tables", text);
+    return;
+  }
+  if (err < 0) {
+    EXPECT(false, "%s: lookup: %s", text, strerror(-err));
+    return;
+  }
+  EXPECT(percpu == m->hot, "%s: in the %s table, want the %s one", text,
+         percpu ? "per-CPU" : "shared", m->hot ? "per-CPU" : "shared");
+  if (!percpu) {
+    const struct iptraffic_value *got = &lv->percpu[0];
+    struct iptraffic_value w = {want.rx_bytes, want.rx_packets, want.tx_bytes,
+                                want.tx_packets};
+    EXPECT(memcmp(got, &w, sizeof(w)) == 0,
+           "%s: shared: rx %llu B %llu p, tx %llu B %llu p; "
+           "want rx %llu B %llu p, tx %llu B %llu p",
+           text, (unsigned long long)got->rx_bytes,
+           (unsigned long long)got->rx_packets,
+           (unsigned long long)got->tx_bytes,
+           (unsigned long long)got->tx_packets, (unsigned long long)w.rx_bytes,
+           (unsigned long long)w.rx_packets, (unsigned long long)w.tx_bytes,
+           (unsigned long long)w.tx_packets);
     return;
   }
   for (int cpu = 0; cpu < lv->ncpus; cpu++) {
@@ -618,6 +691,9 @@ static void check_table(struct live *lv, uint64_t now) {
 
 static void live_open(struct live *lv, const char *send_if,
                       const char *recv_if) {
+  struct itr_hot_set hot;
+  struct itr_maps maps;
+  size_t created;
   int err;
 
   memset(lv, 0, sizeof(*lv));
@@ -635,9 +711,31 @@ static void live_open(struct live *lv, const char *send_if,
   err = itr_loader_open(&lv->loader, CAPACITY);
   if (err)
     die("loading the BPF programs through the plugin's loader", err);
-  err = itr_reader_new(&lv->reader, itr_loader_map_fd(lv->loader));
+  itr_loader_maps(lv->loader, &maps);
+  err = itr_reader_new(&lv->reader, &maps);
   if (err)
     die("itr_reader_new", err);
+  /* As the plugin does: the special keys of each interface, and the
+   * destination every many-sources frame goes to as a hot address. */
+  itr_hot_set_init(&hot);
+  for (int h = 0; h < NUM_HOOKS; h++) {
+    struct iptraffic_key k = addr_key(lv->ifindex[h], HOT_ADDR);
+
+    for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
+      struct iptraffic_key sk =
+          special_key(lv->ifindex[h], itr_special_kinds[i]);
+
+      err = itr_reader_create(lv->reader, &sk);
+      if (err)
+        die("creating the special keys", err);
+      model_touch(&sk)->hot = true;
+    }
+    itr_hot_set_add(&hot, &k);
+    model_touch(&k)->hot = true;
+  }
+  err = itr_reader_set_hot(lv->reader, &hot, &created);
+  if (err || created != NUM_HOOKS)
+    die("making " HOT_ADDR " hot", err);
   lv->table = itr_table_new(CAPACITY);
   if (!lv->table)
     die("itr_table_new", ENOMEM);
@@ -761,10 +859,12 @@ static void test_veth(const char *send_if, const char *recv_if,
   model_sum(model_find(&key), &want);
   EXPECT(memcmp(&final, &want, sizeof(want)) == 0,
          "deleting %s: the last counters differ", key_text(&key));
-  EXPECT(bpf_map_lookup_elem(itr_loader_map_fd(lv.loader), &key, lv.percpu) <
-                 0 &&
-             errno == ENOENT,
-         "%s still in the kernel's table", key_text(&key));
+  {
+    bool percpu;
+
+    EXPECT(raw_lookup(&lv, &key, &percpu) == -ENOENT,
+           "%s still in the kernel's tables", key_text(&key));
+  }
   EXPECT(itr_reader_no_lookup_and_delete(lv.reader) == !f->lookup_and_delete,
          "the reader's lookup-and-delete fallback (%d) disagrees with the "
          "kernel (%d)",
