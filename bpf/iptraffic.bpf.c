@@ -22,20 +22,18 @@
 #define EEXIST 17
 #endif
 
-/* The shared tables (schema: iptraffic.h). Entries are allocated on
- * demand, so memory follows the entries in use, never the CPU count. */
+/* The shared tables (schema: iptraffic.h): preallocated, so their memory
+ * is fixed by MaxEntries and MaxEntriesIPv6, never by the CPU count. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 65536); /* set by the plugin before load */
-  __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, struct iptraffic_key4);
   __type(value, struct iptraffic_value);
 } itr_addr4 SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 65536); /* set by the plugin before load */
-  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 16384); /* set by the plugin before load */
   __type(key, struct iptraffic_key);
   __type(value, struct iptraffic_value);
 } itr_addr6 SEC(".maps");
@@ -55,13 +53,6 @@ struct {
   __type(value, struct iptraffic_hot_filter);
 } itr_hot_filter SEC(".maps");
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, __u64);
-} itr_removed SEC(".maps");
-
 /* The <Network> blocks; looked up only when there are any. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -72,15 +63,11 @@ struct {
 } itr_networks SEC(".maps");
 
 /* Set by the plugin before load (IPv4PrefixLength, IPv6PrefixLength, any
- * <Network> block, MaxEntries); constant for the verifier, which drops the
+ * <Network> block); constant for the verifier, which drops the
  * network lookup from the program when there are no networks. */
 const volatile __u8 itr_ipv4_prefixlen = 32;
 const volatile __u8 itr_ipv6_prefixlen = 128;
 const volatile __u8 itr_has_networks = 0;
-const volatile __u64 itr_max_entries = 65536;
-
-/* Entries the programs created in the shared tables. */
-__u64 itr_created = 0;
 
 enum side {
   SIDE_RX = 1,
@@ -113,18 +100,8 @@ static __always_inline void add_atomic(struct iptraffic_value *v, int sides,
   }
 }
 
-/* Whether the shared tables together may take one more entry. Several
- * CPUs may pass at once: the tables then hold at most one entry per CPU
- * more than itr_max_entries, and never more than each one's max_entries. */
-static __always_inline int have_room(void) {
-  __u32 zero = 0;
-  __u64 *removed = bpf_map_lookup_elem(&itr_removed, &zero);
-
-  return removed && itr_created - *removed < itr_max_entries;
-}
-
 /* Adds to key's counters in a shared table, creating the entry if needed.
- * Returns 0, or -1 when the entry could not be created (tables full). */
+ * Returns 0, or -1 when the entry could not be created (table full). */
 static __always_inline int count_shared(void *map, const void *key, int sides,
                                         __u64 bytes, __u64 packets) {
   struct iptraffic_value *v = bpf_map_lookup_elem(map, key);
@@ -135,14 +112,10 @@ static __always_inline int count_shared(void *map, const void *key, int sides,
     add_atomic(v, sides, bytes, packets);
     return 0;
   }
-  if (!have_room())
-    return -1;
   add(&init, sides, bytes, packets);
   err = bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
-  if (err == 0) {
-    __sync_fetch_and_add(&itr_created, 1);
+  if (err == 0)
     return 0;
-  }
   if (err != -EEXIST)
     return -1;
   /* Created on another CPU meanwhile. */
@@ -207,7 +180,7 @@ static __always_inline __u32 kind_word(__u32 kind, __u32 prefixlen) {
 }
 
 /* Counts an address key (prefix applied) in itr_hot when it is there, else
- * in its family's shared table. Returns 0, or -1 when the tables are
+ * in its family's shared table. Returns 0, or -1 when that table is
  * full. */
 static __always_inline int count_key(const struct iptraffic_key *key, int sides,
                                      __u64 bytes, __u64 packets) {

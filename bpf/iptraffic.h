@@ -20,14 +20,11 @@
  *   itr_hot_filter  array of one struct iptraffic_hot_filter: which keys
  *                   may be in itr_hot (a hint; a key missing there is
  *                   counted in its shared table)
- *   itr_removed     array of one __u64: entries the plugin deleted from the
- *                   shared tables; with the programs' count of entries
- *                   created (itr_created in .bss) it bounds both tables
- *                   together to itr_max_entries (.rodata)
  *   itr_networks    LPM trie of the <Network> blocks
  *
- * Both shared tables are allocated on demand (BPF_F_NO_PREALLOC), so their
- * memory is per entry in use and does not grow with the CPU count. A key
+ * The shared tables are preallocated (MaxEntries and MaxEntriesIPv6
+ * entries), so their memory is fixed by the configuration and does not
+ * grow with the CPU count; only itr_hot, a few keys, is per CPU. A key
  * may be counted in itr_hot and in its shared table at once (a local
  * address that was not yet, or is no longer, in itr_hot): its counters are
  * the sum of both.

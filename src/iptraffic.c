@@ -19,7 +19,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "hot.h"
@@ -443,15 +442,8 @@ static int iptraffic_shutdown(void) {
   return 0;
 }
 
-/* Entries the shared tables may hold beyond MaxEntries: one per CPU
- * creating an entry at the moment they fill up. */
-static uint32_t overshoot(void) {
-  long cpus = sysconf(_SC_NPROCESSORS_CONF);
-
-  return cpus > 0 && cpus < 65536 ? 2 * (uint32_t)cpus : 1024;
-}
-
 static int iptraffic_init(void) {
+  struct itr_loader_sizes sizes;
   struct itr_maps maps;
   uint32_t capacity;
   int err;
@@ -466,14 +458,16 @@ static int iptraffic_init(void) {
     return 0; /* already initialized */
 
   itr_loader_set_print(log_libbpf);
-  /* The snapshot: MaxEntries addresses, plus the special keys every
+  /* The snapshot: what the shared tables hold, plus the special keys every
    * interface has and the node's own addresses in the hot table. */
-  capacity = cfg.max_entries +
+  capacity = cfg.max_entries + cfg.max_entries_ipv6 +
              IPTRAFFIC_NUM_SPECIAL * (uint32_t)cfg.interfaces_num +
-             IPTRAFFIC_HOT_ADDRS + overshoot();
+             IPTRAFFIC_HOT_ADDRS;
+  sizes.ipv4 = cfg.max_entries;
+  sizes.ipv6 = cfg.max_entries_ipv6;
+  sizes.interfaces = cfg.interfaces_num;
   holding = true;
-  err = itr_loader_open_config(&loader, cfg.max_entries, cfg.interfaces_num,
-                               &cfg);
+  err = itr_loader_open_config(&loader, &sizes, &cfg);
   release_held(err == -EPERM || err == -EACCES ? LOG_DEBUG : LOG_WARNING);
   if (err) {
     explain_load_error(err);
@@ -563,9 +557,10 @@ static void submit_entry(struct iface *ifc, const struct itr_entry *e,
 
 static void submit_health(struct iface *ifc, cdtime_t time) {
   /* This interval's value lists, these three gauges included. */
-  value_t gauges[] = {{.gauge = (gauge_t)ifc->addresses},
-                      {.gauge = (gauge_t)cfg.max_entries},
-                      {.gauge = (gauge_t)(ifc->value_lists + 3)}};
+  value_t gauges[] = {
+      {.gauge = (gauge_t)ifc->addresses},
+      {.gauge = (gauge_t)(cfg.max_entries + cfg.max_entries_ipv6)},
+      {.gauge = (gauge_t)(ifc->value_lists + 3)}};
 
   submit(ifc, "count", "addresses", &gauges[0], 1, time);
   submit(ifc, "count", "capacity", &gauges[1], 1, time);

@@ -71,8 +71,9 @@ static int load_networks(struct itr_loader *l, const struct itr_config *cfg) {
   return 0;
 }
 
-int itr_loader_open_config(struct itr_loader **out, uint32_t max_entries,
-                           size_t interfaces, const struct itr_config *cfg) {
+int itr_loader_open_config(struct itr_loader **out,
+                           const struct itr_loader_sizes *sizes,
+                           const struct itr_config *cfg) {
   struct itr_loader *l;
   size_t networks = cfg ? cfg->networks_num : 0;
   int err;
@@ -85,19 +86,19 @@ int itr_loader_open_config(struct itr_loader **out, uint32_t max_entries,
     err = -errno;
     goto fail;
   }
-  err = bpf_map__set_max_entries(l->skel->maps.itr_addr4, max_entries);
+  err = bpf_map__set_max_entries(l->skel->maps.itr_addr4, sizes->ipv4);
   if (!err)
-    err = bpf_map__set_max_entries(l->skel->maps.itr_addr6, max_entries);
+    err = bpf_map__set_max_entries(l->skel->maps.itr_addr6, sizes->ipv6);
   if (!err)
     err = bpf_map__set_max_entries(
         l->skel->maps.itr_hot,
-        (uint32_t)(IPTRAFFIC_NUM_SPECIAL * interfaces + IPTRAFFIC_HOT_ADDRS));
+        (uint32_t)(IPTRAFFIC_NUM_SPECIAL * sizes->interfaces +
+                   IPTRAFFIC_HOT_ADDRS));
   if (!err)
     err = bpf_map__set_max_entries(l->skel->maps.itr_networks,
                                    networks ? (uint32_t)networks : 1);
   if (err)
     goto fail;
-  l->skel->rodata->itr_max_entries = max_entries;
   if (cfg) {
     l->skel->rodata->itr_ipv4_prefixlen = cfg->ipv4_prefixlen;
     l->skel->rodata->itr_ipv6_prefixlen = cfg->ipv6_prefixlen;
@@ -122,7 +123,11 @@ fail:
 }
 
 int itr_loader_open(struct itr_loader **out, uint32_t max_entries) {
-  return itr_loader_open_config(out, max_entries, ITR_LOADER_INTERFACES, NULL);
+  const struct itr_loader_sizes sizes = {.ipv4 = max_entries,
+                                         .ipv6 = max_entries,
+                                         .interfaces = ITR_LOADER_INTERFACES};
+
+  return itr_loader_open_config(out, &sizes, NULL);
 }
 
 void itr_loader_close(struct itr_loader *l) {
@@ -137,8 +142,6 @@ void itr_loader_maps(const struct itr_loader *l, struct itr_maps *m) {
   m->addr6 = bpf_map__fd(l->skel->maps.itr_addr6);
   m->hot = bpf_map__fd(l->skel->maps.itr_hot);
   m->hot_filter = bpf_map__fd(l->skel->maps.itr_hot_filter);
-  m->removed = bpf_map__fd(l->skel->maps.itr_removed);
-  m->bss = bpf_map__fd(l->skel->maps.bss);
 }
 
 int itr_loader_map_fd(const struct itr_loader *l) {

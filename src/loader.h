@@ -27,18 +27,26 @@ void itr_loader_set_print(itr_print_fn fn);
 
 struct itr_loader;
 
-/* Opens the embedded BPF object, sizes the shared address tables to
- * max_entries entries together and the per-CPU table of hot keys to the
- * special keys of ITR_LOADER_INTERFACES interfaces plus
+/* Opens the embedded BPF object, sizes both shared address tables (IPv4
+ * and IPv6) to max_entries entries and the per-CPU table of hot keys to
+ * the special keys of ITR_LOADER_INTERFACES interfaces plus
  * IPTRAFFIC_HOT_ADDRS addresses, and loads it into the kernel. */
 int itr_loader_open(struct itr_loader **out, uint32_t max_entries);
 #define ITR_LOADER_INTERFACES 16
 
-/* The same for interfaces interfaces, with the aggregation of cfg:
+/* Table sizes. */
+struct itr_loader_sizes {
+  uint32_t ipv4;     /* entries of itr_addr4 (MaxEntries) */
+  uint32_t ipv6;     /* entries of itr_addr6 (MaxEntriesIPv6) */
+  size_t interfaces; /* whose special keys itr_hot holds */
+};
+
+/* The same with the given sizes and the aggregation of cfg:
  * IPv4PrefixLength, IPv6PrefixLength and the <Network> blocks (NULL: every
  * address on its own). */
-int itr_loader_open_config(struct itr_loader **out, uint32_t max_entries,
-                           size_t interfaces, const struct itr_config *cfg);
+int itr_loader_open_config(struct itr_loader **out,
+                           const struct itr_loader_sizes *sizes,
+                           const struct itr_config *cfg);
 void itr_loader_close(struct itr_loader *l);
 
 /* The maps of the loaded programs (bpf/iptraffic.h). */
@@ -47,8 +55,6 @@ struct itr_maps {
   int addr6;      /* itr_addr6 */
   int hot;        /* itr_hot */
   int hot_filter; /* itr_hot_filter */
-  int removed;    /* itr_removed */
-  int bss;        /* .bss: itr_created */
 };
 void itr_loader_maps(const struct itr_loader *l, struct itr_maps *m);
 

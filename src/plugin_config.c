@@ -462,6 +462,13 @@ static int opt_max_entries(struct itr_config *cfg,
                     &cfg->max_entries, err, errlen);
 }
 
+static int opt_max_entries_ipv6(struct itr_config *cfg,
+                                const struct itr_cfg_item *item, char *err,
+                                size_t errlen) {
+  return get_uint32(item, ITR_MIN_MAX_ENTRIES, ITR_MAX_MAX_ENTRIES, "",
+                    &cfg->max_entries_ipv6, err, errlen);
+}
+
 static int opt_expire_idle(struct itr_config *cfg,
                            const struct itr_cfg_item *item, char *err,
                            size_t errlen) {
@@ -480,6 +487,7 @@ static const struct option options[] = {
     {"XDPMode", opt_xdp_mode},
     {"Direction", opt_direction},
     {"MaxEntries", opt_max_entries},
+    {"MaxEntriesIPv6", opt_max_entries_ipv6},
     {"ExpireIdle", opt_expire_idle},
     {"ReportInactive", opt_report_inactive},
     {"IPv4PrefixLength", opt_ipv4_prefixlen},
@@ -539,6 +547,10 @@ int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
     return fail(err, errlen,
                 "Option \"Interface\" is missing: name at least one network "
                 "interface to count traffic on");
+  if (tmp.max_entries_ipv6 == 0)
+    tmp.max_entries_ipv6 = tmp.max_entries / 4 < ITR_MIN_MAX_ENTRIES
+                               ? ITR_MIN_MAX_ENTRIES
+                               : tmp.max_entries / 4;
   *cfg = tmp;
   return 0;
 }

@@ -51,14 +51,16 @@ struct itr_config {
   size_t interfaces_num;
   enum itr_xdp_mode xdp_mode;
   enum itr_direction direction;
-  uint32_t max_entries;   /* addresses in the kernel table */
-  uint32_t expire_idle;   /* seconds; 0 = never expire */
-  bool report_inactive;   /* dispatch addresses whose counters did not
-                             change in the interval */
-  uint8_t ipv4_prefixlen; /* aggregate IPv4 addresses to this length */
-  uint8_t ipv6_prefixlen; /* and IPv6 addresses to this one */
-  uint32_t top_n;         /* per interface; 0 = every address */
-  uint32_t top_n_hold;    /* intervals a member stays after leaving */
+  uint32_t max_entries;      /* IPv4 addresses in the kernel tables */
+  uint32_t max_entries_ipv6; /* IPv6 ones; 0 until parsed: a quarter of
+                                max_entries, at least the minimum */
+  uint32_t expire_idle;      /* seconds; 0 = never expire */
+  bool report_inactive;      /* dispatch addresses whose counters did not
+                                change in the interval */
+  uint8_t ipv4_prefixlen;    /* aggregate IPv4 addresses to this length */
+  uint8_t ipv6_prefixlen;    /* and IPv6 addresses to this one */
+  uint32_t top_n;            /* per interface; 0 = every address */
+  uint32_t top_n_hold;       /* intervals a member stays after leaving */
   struct itr_network networks[ITR_MAX_NETWORKS];
   size_t networks_num;
 };

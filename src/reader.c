@@ -26,9 +26,7 @@ struct itr_reader {
   unsigned ncpus;
   bool no_batch;
   bool no_lookup_and_delete;
-  uint64_t removed;  /* entries deleted from the shared tables */
-  uint32_t bss_size; /* value size of .bss */
-  void *keys;        /* ITR_BATCH keys of up to sizeof(iptraffic_key) */
+  void *keys; /* ITR_BATCH keys of up to sizeof(iptraffic_key) */
   struct iptraffic_value *values; /* ITR_BATCH * ncpus values */
   struct hot_entry *hot;          /* the hot table in this pass */
   size_t hot_num, hot_cap;
@@ -48,27 +46,21 @@ static int map_info(int fd, struct bpf_map_info *info) {
 }
 
 int itr_reader_new(struct itr_reader **out, const struct itr_maps *maps) {
-  struct bpf_map_info hot_info, bss_info;
+  struct bpf_map_info hot_info;
   struct itr_reader *r;
   int ncpus = libbpf_num_possible_cpus();
-  uint32_t zero = 0;
   int err;
 
   if (ncpus <= 0)
     return ncpus < 0 ? ncpus : -EINVAL;
   err = map_info(maps->hot, &hot_info);
-  if (!err)
-    err = map_info(maps->bss, &bss_info);
   if (err)
     return err;
-  if (bss_info.value_size < sizeof(uint64_t))
-    return -EINVAL;
   r = calloc(1, sizeof(*r));
   if (!r)
     return -ENOMEM;
   r->maps = *maps;
   r->ncpus = (unsigned)ncpus;
-  r->bss_size = bss_info.value_size;
   r->hot_cap = hot_info.max_entries;
   r->keys = calloc(ITR_BATCH, sizeof(struct iptraffic_key));
   r->values = calloc((size_t)ITR_BATCH * r->ncpus, sizeof(*r->values));
@@ -76,11 +68,6 @@ int itr_reader_new(struct itr_reader **out, const struct itr_maps *maps) {
   if (!r->keys || !r->values || !r->hot) {
     itr_reader_free(r);
     return -ENOMEM;
-  }
-  if (bpf_map_lookup_elem(maps->removed, &zero, &r->removed) < 0) {
-    err = -errno;
-    itr_reader_free(r);
-    return err;
   }
   *out = r;
   return 0;
@@ -251,9 +238,16 @@ int itr_reader_pass(struct itr_reader *r, struct itr_table *t, uint64_t now) {
   if (!err)
     err = read_table(r, r->maps.addr6, sizeof(struct iptraffic_key), 1,
                      visit_addr6, &p);
-  for (size_t i = 0; i < r->hot_num && !err; i++)
-    if (!r->hot[i].matched)
-      err = itr_table_record(t, &r->hot[i].key, &r->hot[i].counters, now);
+  for (size_t i = 0; i < r->hot_num && !err; i++) {
+    const struct hot_entry *h = &r->hot[i];
+    const struct itr_counters none = {0};
+
+    /* A node's address that never saw a frame has no series yet. */
+    if (h->matched || (!itr_key_is_special(&h->key) &&
+                       memcmp(&h->counters, &none, sizeof(none)) == 0))
+      continue;
+    err = itr_table_record(t, &h->key, &h->counters, now);
+  }
   if (err)
     return err;
   itr_table_end_pass(t);
@@ -285,7 +279,6 @@ int itr_reader_delete(struct itr_reader *r, const struct iptraffic_key *key,
                       struct itr_counters *final) {
   struct itr_counters c;
   struct iptraffic_key4 k4;
-  uint32_t zero = 0;
   bool found = false;
   int err;
 
@@ -307,9 +300,6 @@ int itr_reader_delete(struct itr_reader *r, const struct iptraffic_key *key,
   if (err == 0) {
     itr_counters_add(final, &c);
     found = true;
-    r->removed++;
-    if (bpf_map_update_elem(r->maps.removed, &zero, &r->removed, BPF_ANY) < 0)
-      return -errno;
   } else if (err != -ENOENT) {
     return err;
   }
@@ -344,18 +334,6 @@ int itr_reader_set_hot(struct itr_reader *r, const struct itr_hot_set *s,
   if (bpf_map_update_elem(r->maps.hot_filter, &zero, &f, BPF_ANY) < 0)
     return -errno;
   *created = n;
-  return 0;
-}
-
-int itr_reader_shared_entries(struct itr_reader *r, uint64_t *out) {
-  uint64_t buf[64];
-  uint32_t zero = 0;
-
-  if (r->bss_size > sizeof(buf))
-    return -E2BIG;
-  if (bpf_map_lookup_elem(r->maps.bss, &zero, buf) < 0)
-    return -errno;
-  *out = buf[0] - r->removed;
   return 0;
 }
 

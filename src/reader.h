@@ -44,10 +44,6 @@ int itr_reader_create(struct itr_reader *r, const struct iptraffic_key *key);
 int itr_reader_set_hot(struct itr_reader *r, const struct itr_hot_set *s,
                        size_t *created);
 
-/* Entries the shared tables hold, as the programs and the reader count
- * them (created minus deleted). */
-int itr_reader_shared_entries(struct itr_reader *r, uint64_t *out);
-
 /* What the running kernel lacked, found out on first use. */
 bool itr_reader_no_batch(const struct itr_reader *r);
 bool itr_reader_no_lookup_and_delete(const struct itr_reader *r);

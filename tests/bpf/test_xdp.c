@@ -55,21 +55,17 @@ static void empty_map(int fd) {
     }
 }
 
-/* Empties every table of l and clears the hot filter; the entries the
- * programs created count as removed, as the plugin's deletes do. */
+/* Empties every table of l and clears the hot filter. */
 static void empty_tables(struct itr_loader *l) {
   struct iptraffic_hot_filter none = {0};
   struct itr_maps m;
-  uint64_t bss[8] = {0};
   uint32_t zero = 0;
 
   itr_loader_maps(l, &m);
   empty_map(m.addr4);
   empty_map(m.addr6);
   empty_map(m.hot);
-  if (bpf_map_lookup_elem(m.bss, &zero, bss) != 0 ||
-      bpf_map_update_elem(m.removed, &zero, &bss[0], BPF_ANY) != 0 ||
-      bpf_map_update_elem(m.hot_filter, &zero, &none, BPF_ANY) != 0) {
+  if (bpf_map_update_elem(m.hot_filter, &zero, &none, BPF_ANY) != 0) {
     fprintf(stderr, "resetting the tables failed: %s\n", strerror(errno));
     exit(1);
   }
@@ -79,15 +75,18 @@ static void empty_tables(struct itr_loader *l) {
 #define SNAPSHOT_EXTRA                                                         \
   (IPTRAFFIC_NUM_SPECIAL * ITR_LOADER_INTERFACES + IPTRAFFIC_HOT_ADDRS)
 
-static void fixture_open_config(struct fixture *f, uint32_t capacity,
-                                const struct itr_config *cfg) {
-  bool shared = capacity == CAPACITY && cfg == NULL;
+/* A loaded program whose IPv4 and IPv6 tables take ipv4 and ipv6 entries;
+ * the shared one for the default configuration. */
+static void fixture_open_sizes(struct fixture *f, uint32_t ipv4, uint32_t ipv6,
+                               const struct itr_config *cfg) {
+  const struct itr_loader_sizes sizes = {
+      .ipv4 = ipv4, .ipv6 = ipv6, .interfaces = ITR_LOADER_INTERFACES};
+  bool shared = ipv4 == CAPACITY && ipv6 == CAPACITY && cfg == NULL;
   struct itr_maps maps;
   int err = 0;
 
   if (!shared)
-    err = itr_loader_open_config(&f->loader, capacity, ITR_LOADER_INTERFACES,
-                                 cfg);
+    err = itr_loader_open_config(&f->loader, &sizes, cfg);
   else if (!shared_loader)
     err = itr_loader_open(&shared_loader, CAPACITY);
   if (err) {
@@ -100,11 +99,16 @@ static void fixture_open_config(struct fixture *f, uint32_t capacity,
   }
   itr_loader_maps(f->loader, &maps);
   err = itr_reader_new(&f->reader, &maps);
-  f->table = itr_table_new(capacity + SNAPSHOT_EXTRA);
+  f->table = itr_table_new(ipv4 + ipv6 + SNAPSHOT_EXTRA);
   if (err || !f->table) {
     fprintf(stderr, "reader/table setup failed\n");
     exit(1);
   }
+}
+
+static void fixture_open_config(struct fixture *f, uint32_t capacity,
+                                const struct itr_config *cfg) {
+  fixture_open_sizes(f, capacity, capacity, cfg);
 }
 
 static void fixture_open(struct fixture *f, uint32_t capacity) {
@@ -418,7 +422,7 @@ static void test_full_table(void) {
   size_t len1, len2, len3;
   struct fixture f;
 
-  fixture_open(&f, addresses);
+  fixture_open_sizes(&f, addresses, addresses, NULL);
   /* What the plugin does before attaching. */
   for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
     struct iptraffic_key key = special_key(itr_special_kinds[i]);
@@ -638,7 +642,6 @@ static void test_layout(void) {
   uint8_t frame[2048];
   struct itr_maps m;
   struct fixture f;
-  uint64_t shared;
   size_t len;
 
   fixture_open(&f, CAPACITY);
@@ -660,17 +663,14 @@ static void test_layout(void) {
              v.tx_packets == 2 && v.rx_packets == 0,
          "layout: 10.0.0.1 in the IPv4 table, tx %llu bytes",
          (unsigned long long)v.tx_bytes);
-  EXPECT(itr_reader_shared_entries(f.reader, &shared) == 0 && shared == 4,
-         "layout: %llu shared entries counted, want 4",
-         (unsigned long long)shared);
   read_table(&f, 5);
   expect_counts(&f, "layout: 10.0.0.2", addr_key("10.0.0.2"), 2 * len, 2, 0, 0);
   fixture_close(&f);
 }
 
-/* MaxEntries bounds both shared tables together; deleting an entry makes
- * room again. */
-static void test_shared_cap(void) {
+/* MaxEntries and MaxEntriesIPv6 bound each family's table on its own;
+ * deleting an entry makes room again. */
+static void test_family_caps(void) {
   struct frame_spec v4 = {
       .family = 4, .src = "10.0.0.1", .dst = "10.0.0.2", .payload_len = 10};
   struct frame_spec v6 = {.family = 6,
@@ -678,37 +678,33 @@ static void test_shared_cap(void) {
                           .dst = "2001:db8::2",
                           .payload_len = 10};
   struct iptraffic_key untracked = special_key(IPTRAFFIC_KIND_UNTRACKED);
+  struct iptraffic_key gone = addr_key("10.0.0.1");
   struct itr_counters last;
-  uint8_t frame[2048];
+  uint8_t frame4[2048], frame6[2048];
   struct fixture f;
   size_t len4, len6;
-  uint64_t shared;
 
-  fixture_open(&f, 3);
+  fixture_open_sizes(&f, 1, 2, NULL);
   EXPECT(itr_reader_create(f.reader, &untracked) == 0, "create untracked");
-  len4 = build(&v4, frame, sizeof(frame));
-  run_frame(&f, frame, len4, 1); /* 2 IPv4 entries */
-  len6 = build(&v6, frame, sizeof(frame));
-  run_frame(&f, frame, len6, 1); /* 1 IPv6 entry, then full */
+  len4 = build(&v4, frame4, sizeof(frame4));
+  len6 = build(&v6, frame6, sizeof(frame6));
+  run_frame(&f, frame4, len4, 1); /* the IPv4 table is full after the src */
+  run_frame(&f, frame6, len6, 1); /* the IPv6 one still has room for both */
   read_table(&f, 4);
-  expect_counts(&f, "cap: 2001:db8::1", addr_key("2001:db8::1"), 0, 0, len6, 1);
-  expect_counts(&f, "cap: untracked", untracked, len6, 1, 0, 0);
-  /* Deleting one entry (as expiry does) makes room for one more. */
+  expect_counts(&f, "caps: 10.0.0.1", addr_key("10.0.0.1"), 0, 0, len4, 1);
+  expect_counts(&f, "caps: 2001:db8::2", addr_key("2001:db8::2"), len6, 1, 0,
+                0);
+  expect_counts(&f, "caps: untracked", untracked, len4, 1, 0, 0);
   EXPECT(itr_reader_delete(f.reader, &(struct iptraffic_key){0}, &last) ==
              -ENOENT,
-         "cap: deleting a key that is nowhere");
-  {
-    struct iptraffic_key k = addr_key("10.0.0.1");
-    EXPECT(itr_reader_delete(f.reader, &k, &last) == 0 && last.tx_packets == 1,
-           "cap: delete 10.0.0.1");
-  }
-  EXPECT(itr_reader_shared_entries(f.reader, &shared) == 0 && shared == 2,
-         "cap: %llu shared entries after the delete, want 2",
-         (unsigned long long)shared);
-  run_frame(&f, frame, len6, 1); /* 2001:db8::2 gets its entry now */
+         "caps: deleting a key that is nowhere");
+  EXPECT(itr_reader_delete(f.reader, &gone, &last) == 0 && last.tx_packets == 1,
+         "caps: delete 10.0.0.1");
+  run_frame(&f, frame4, len4, 1); /* room for one again: the src */
   read_table(&f, 4);
-  expect_counts(&f, "cap: 2001:db8::2", addr_key("2001:db8::2"), len6, 1, 0, 0);
-  expect_counts(&f, "cap: untracked after", untracked, len6, 1, 0, 0);
+  expect_counts(&f, "caps: 10.0.0.1 again", addr_key("10.0.0.1"), 0, 0, len4,
+                1);
+  expect_counts(&f, "caps: untracked after", untracked, 2 * len4, 2, 0, 0);
   fixture_close(&f);
 }
 
@@ -804,7 +800,7 @@ static void test_frames(void) {
   test_full_table();
   test_aggregation();
   test_layout();
-  test_shared_cap();
+  test_family_caps();
   test_hot_keys();
 }
 

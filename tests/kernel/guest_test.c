@@ -274,6 +274,9 @@ static struct model_entry *model_find(const struct iptraffic_key *key) {
   return NULL;
 }
 
+/* The hot address keys of the test, as made hot in live_open. */
+static struct iptraffic_key hot_keys[2];
+
 /* The expected entry of key, created with zero counters if needed. */
 static struct model_entry *model_touch(const struct iptraffic_key *key) {
   struct model_entry *e = model_find(key);
@@ -284,6 +287,8 @@ static struct model_entry *model_touch(const struct iptraffic_key *key) {
     e = &model[model_len++];
     memset(e, 0, sizeof(*e));
     e->key = *key;
+    for (size_t i = 0; i < sizeof(hot_keys) / sizeof(hot_keys[0]); i++)
+      e->hot |= memcmp(&hot_keys[i], key, sizeof(*key)) == 0;
   }
   return e;
 }
@@ -731,7 +736,7 @@ static void live_open(struct live *lv, const char *send_if,
       model_touch(&sk)->hot = true;
     }
     itr_hot_set_add(&hot, &k);
-    model_touch(&k)->hot = true;
+    hot_keys[h] = k; /* counted per CPU once it sees a frame */
   }
   err = itr_reader_set_hot(lv->reader, &hot, &created);
   if (err || created != NUM_HOOKS)

@@ -654,6 +654,45 @@ START_TEST(test_max_entries_value_count) {
 }
 END_TEST
 
+/* MaxEntriesIPv6 defaults to a quarter of MaxEntries, whatever the order
+ * of the options, and never below the minimum. */
+START_TEST(test_max_entries_ipv6_default) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0), 0);
+  ck_assert_uint_eq(cfg.max_entries_ipv6, ITR_DEFAULT_MAX_ENTRIES / 4);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("MaxEntries", NUM(1000))), 0);
+  ck_assert_uint_eq(cfg.max_entries_ipv6, 250);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("MaxEntries", NUM(20))), 0);
+  ck_assert_uint_eq(cfg.max_entries_ipv6, ITR_MIN_MAX_ENTRIES);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("MaxEntriesIPv6", NUM(5000)),
+                         OPT("MaxEntries", NUM(100))),
+                   0);
+  ck_assert_uint_eq(cfg.max_entries, 100);
+  ck_assert_uint_eq(cfg.max_entries_ipv6, 5000);
+}
+END_TEST
+
+START_TEST(test_max_entries_ipv6_limits) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(
+      PARSE(&cfg, err, IF0, OPT("MaxEntriesIPv6", NUM(ITR_MAX_MAX_ENTRIES))),
+      0);
+  ck_assert_uint_eq(cfg.max_entries_ipv6, ITR_MAX_MAX_ENTRIES);
+  EXPECT_ERROR(SAYS("\"MaxEntriesIPv6\"", "15", "out of range", "16..16777216"),
+               IF0, OPT("MaxEntriesIPv6", NUM(ITR_MIN_MAX_ENTRIES - 1)));
+  EXPECT_ERROR(SAYS("\"MaxEntriesIPv6\"", "16777217", "out of range"), IF0,
+               OPT("MaxEntriesIPv6", NUM(ITR_MAX_MAX_ENTRIES + 1)));
+  EXPECT_ERROR(SAYS("\"MaxEntriesIPv6\"", "one number", "a string \"1k\""), IF0,
+               OPT("MaxEntriesIPv6", STR("1k")));
+  EXPECT_ERROR(SAYS("\"MaxEntriesIPv6\"", "not an integer"), IF0,
+               OPT("MaxEntriesIPv6", NUM(100.5)));
+}
+END_TEST
+
 START_TEST(test_expire_idle_limits) {
   struct itr_config cfg;
   char err[ERR_LEN];
@@ -711,7 +750,7 @@ END_TEST
 /* The known options are listed so that a typo is easy to fix. */
 START_TEST(test_unknown_option_lists_known) {
   EXPECT_ERROR(SAYS("\"Foo\"", "Interface", "XDPMode", "Direction",
-                    "MaxEntries", "ExpireIdle"),
+                    "MaxEntries", "MaxEntriesIPv6", "ExpireIdle"),
                IF0, OPT("Foo", STR("bar")));
 }
 END_TEST
@@ -1620,6 +1659,8 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_max_entries_numeric_string);
   tcase_add_test(tc, test_max_entries_boolean);
   tcase_add_test(tc, test_max_entries_value_count);
+  tcase_add_test(tc, test_max_entries_ipv6_default);
+  tcase_add_test(tc, test_max_entries_ipv6_limits);
   tcase_add_test(tc, test_expire_idle_limits);
   tcase_add_test(tc, test_expire_idle_above);
   tcase_add_test(tc, test_expire_idle_negative);
