@@ -281,6 +281,8 @@ static void log_attached(const struct iface *ifc) {
        ifc->ifindex, hooks);
 }
 
+static void refresh_hot(void);
+
 /* Attaches to the interface if it exists. Returns 0, -ENODEV when it does
  * not exist (yet), or another negative errno (logged, at most once per
  * distinct error when quiet). */
@@ -294,6 +296,8 @@ static int attach_iface(struct iface *ifc, bool quiet) {
   err = create_special_keys(ifindex);
   if (err)
     explain_attach_error(ifc, ifindex, err, "the table entries of", quiet);
+  else
+    refresh_hot();
   if (err == 0 && (cfg.direction & ITR_DIR_INGRESS)) {
     err = itr_xdp_attach(loader, ifindex, cfg.xdp_mode, &ifc->xdp);
     if (err)
@@ -362,16 +366,19 @@ static void check_iface(struct iface *ifc) {
 /* --- The node's own addresses ----------------------------------------------
  */
 
-static struct iface *attached_by_name(const char *name) {
+/* The configured interface of that name, once its index is known (it is
+ * attached or being attached). */
+static struct iface *known_by_name(const char *name) {
   for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (ifaces[i].attached && strcmp(ifaces[i].name, name) == 0)
+    if (ifaces[i].ifindex > 0 && strcmp(ifaces[i].name, name) == 0)
       return &ifaces[i];
   return NULL;
 }
 
-/* The addresses of the attached interfaces, as the keys the programs count
+/* The addresses of the counted interfaces, as the keys the programs count
  * them under: frames from every CPU carry them, so they are counted in the
- * per-CPU hot table. Followed on every read. */
+ * per-CPU hot table. Followed on every read, and taken before an
+ * interface's hooks are attached, so that its first frames count there. */
 static void refresh_hot(void) {
   struct itr_hot_set now;
   struct ifaddrs *list, *ifa;
@@ -387,7 +394,7 @@ static void refresh_hot(void) {
     const uint8_t *addr;
     int kind;
 
-    if (!ifa->ifa_addr || !(ifc = attached_by_name(ifa->ifa_name)))
+    if (!ifa->ifa_addr || !(ifc = known_by_name(ifa->ifa_name)))
       continue;
     if (ifa->ifa_addr->sa_family == AF_INET) {
       kind = IPTRAFFIC_KIND_IPV4;
@@ -479,6 +486,8 @@ static int iptraffic_init(void) {
   ranked = calloc(capacity, sizeof(*ranked));
   itr_loader_maps(loader, &maps);
   err = itr_reader_new(&reader, &maps);
+  itr_hot_set_init(&hot);
+  told_hot_full = false;
   if (!table || !expired || !ranked || err) {
     ERROR(LOG_PREFIX "allocating the address table (%u entries) failed",
           capacity);
@@ -505,9 +514,6 @@ static int iptraffic_init(void) {
       return -1;
     }
   }
-  itr_hot_set_init(&hot);
-  told_hot_full = false;
-  refresh_hot();
   return 0;
 }
 

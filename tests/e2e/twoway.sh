@@ -17,7 +17,9 @@
 #   - bytes of the TCP part: every segment carries 14 + 20 + 32 bytes of
 #     headers (TCP with timestamps), the SYN/SYN-ACK 8 more (MSS, window
 #     scale, SACK-permitted), plus the payload;
-#   - sum(tx) == sum(rx) over all instances; non-ip, malformed, untracked 0.
+#   - sum(tx) == sum(rx) over all instances; non-ip, malformed, untracked 0;
+#   - 10.77.0.2 is B's own address: the plugin counted it in its per-CPU
+#     hot table, and nothing under it in the shared IPv4 table.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -121,6 +123,29 @@ done < <(itr_csv_series iptraffic-vb if_octets)
 [ "$sum_rx" -eq "$sum_tx" ] || itr_fail "sum(rx) $sum_rx != sum(tx) $sum_tx"
 [ "$sum_rx" -eq $((b_tx_bytes + b_rx_bytes)) ] ||
   itr_fail "sum(rx) $sum_rx, want $((b_tx_bytes + b_rx_bytes))"
+
+# B's own address went through the per-CPU hot table: all its packets
+# are there (summed over the CPUs), and the shared IPv4 table holds only
+# the peer.
+hot_packets() { # ADDRESS: rx+tx packets of its key in itr_hot, or nothing
+  bpftool -j map dump name itr_hot | python3 -c '
+import json, sys
+want = [int(x) for x in sys.argv[1].split(".")] + [0] * 12
+n = None
+for e in json.load(sys.stdin):
+    f = e.get("formatted", e)
+    if list(f["key"]["addr"]) == want and f["key"]["kind"] == 4:
+        n = sum(v["value"]["rx_packets"] + v["value"]["tx_packets"]
+                for v in f["values"])
+print("" if n is None else n)' "$1"
+}
+hot=$(hot_packets 10.77.0.2)
+[ "$hot" = $((b_tx_packets + b_rx_packets)) ] ||
+  itr_fail "10.77.0.2 in the hot table: '$hot' packets, want $((b_tx_packets + b_rx_packets))"
+shared=$(bpftool -j map dump name itr_addr4 | python3 -c '
+import json, sys
+print(len(json.load(sys.stdin)))')
+[ "$shared" = 1 ] || itr_fail "the IPv4 table holds $shared keys, want 1 (10.77.0.1)"
 
 # vb passed GSO packets whole: it counted fewer packets than segments, so
 # the segment counting above was exercised.
