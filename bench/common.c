@@ -435,3 +435,66 @@ const char *map_type_name(uint32_t type) {
 
   return s ? s : "?";
 }
+
+double map_layout_bytes(uint32_t type, bool prealloc, uint32_t key_size,
+                        uint32_t value_size, uint32_t max_entries, int ncpus) {
+  double key = (key_size + 7) / 8 * 8, value = (value_size + 7) / 8 * 8;
+  double n_buckets = 1;
+
+  if (type == BPF_MAP_TYPE_ARRAY)
+    return value * max_entries;
+  if (type == BPF_MAP_TYPE_PERCPU_ARRAY)
+    return value * max_entries * ncpus;
+  if (!prealloc ||
+      (type != BPF_MAP_TYPE_HASH && type != BPF_MAP_TYPE_PERCPU_HASH))
+    return 0;
+  while (n_buckets < max_entries)
+    n_buckets *= 2;
+  if (type == BPF_MAP_TYPE_PERCPU_HASH)
+    return (48 + key + 8 + value * ncpus) * max_entries + 16 * n_buckets;
+  /* A shared hash keeps one spare element per possible CPU. */
+  return (48 + key + value) * ((double)max_entries + ncpus) + 16 * n_buckets;
+}
+
+double maps_layout_bytes(const struct prog_ref *progs, int n, int ncpus,
+                         long long *memlock) {
+  uint32_t seen[64];
+  int nseen = 0;
+  double sum = 0;
+
+  *memlock = 0;
+  for (int i = 0; i < n; i++) {
+    struct bpf_prog_info info;
+    uint32_t ids[16], len = sizeof(info);
+
+    memset(&info, 0, sizeof(info));
+    info.nr_map_ids = 16;
+    info.map_ids = (uint64_t)(unsigned long)ids;
+    if (bpf_obj_get_info_by_fd(progs[i].fd, &info, &len) < 0)
+      continue;
+    for (uint32_t m = 0; m < info.nr_map_ids && m < 16; m++) {
+      struct bpf_map_info mi;
+      uint32_t mlen = sizeof(mi);
+      bool dup = false;
+      int fd;
+
+      for (int k = 0; k < nseen; k++)
+        dup |= seen[k] == ids[m];
+      if (dup || nseen == 64)
+        continue;
+      seen[nseen++] = ids[m];
+      fd = bpf_map_get_fd_by_id(ids[m]);
+      if (fd < 0)
+        continue;
+      memset(&mi, 0, sizeof(mi));
+      if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0) {
+        *memlock += fd_memlock(fd);
+        sum +=
+            map_layout_bytes(mi.type, !(mi.map_flags & BPF_F_NO_PREALLOC),
+                             mi.key_size, mi.value_size, mi.max_entries, ncpus);
+      }
+      close(fd);
+    }
+  }
+  return sum;
+}

@@ -119,4 +119,16 @@ double htab_bytes_per_entry(uint32_t type, bool prealloc, uint32_t key_size,
 /* The printable map type, e.g. "percpu_hash". */
 const char *map_type_name(uint32_t type);
 
+/* Kernel memory of one map as its layout makes it (hash element header,
+ * key and value rounded to 8, buckets, the spare elements a preallocated
+ * shared hash keeps per CPU, per-CPU values) with ncpus possible CPUs.
+ * Preallocated hashes and arrays only; 0 for other types. */
+double map_layout_bytes(uint32_t type, bool prealloc, uint32_t key_size,
+                        uint32_t value_size, uint32_t max_entries, int ncpus);
+
+/* The same summed over the maps of the programs (each once), and their
+ * memlock (fdinfo) in *memlock. */
+double maps_layout_bytes(const struct prog_ref *progs, int n, int ncpus,
+                         long long *memlock);
+
 #endif /* ITR_BENCH_COMMON_H */

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "hotkey.h"
 #include "loader.h"
 
 #include "bench_bare.skel.h"
@@ -32,6 +33,8 @@
 #include "bench_ref_key24.skel.h"
 #include "bench_ref_key24w.skel.h"
 #include "bench_ref_key8.skel.h"
+#include "bench_ref_atomic_key8.skel.h"
+#include "bench_ref_atomic_key8_nopre.skel.h"
 #include "bench_ref_nopre.skel.h"
 #include "bench_ref_pair.skel.h"
 
@@ -61,6 +64,10 @@ static const struct variant variants[] = {
     {"pair", "per-CPU hash keyed by (src, dst): 1 lookup/frame",
      bench_ref_pair__elf_bytes},
     {"key8", "per-CPU hash, IPv4 key of 8 bytes", bench_ref_key8__elf_bytes},
+    {"atomic-key8", "plain hash + atomic adds, IPv4 key of 8 bytes",
+     bench_ref_atomic_key8__elf_bytes},
+    {"atomic-key8-nopre", "the same, BPF_F_NO_PREALLOC",
+     bench_ref_atomic_key8_nopre__elf_bytes},
     {"key24", "the plugin's 24-byte key, filled field by field",
      bench_ref_key24__elf_bytes},
     {"key24w", "the plugin's 24-byte key, filled with whole-word stores",
@@ -314,7 +321,9 @@ static void *work(void *arg) {
 }
 
 /* ns per frame of one sample, with the frame run on cpus CPUs at once
- * (the mean of their averages). */
+ * (the mean of their averages). Each CPU has a driver of its own (drv[0],
+ * drv[1]): a driver keeps its position in the address walk in a global of
+ * its own, which two CPUs would otherwise both write for every frame. */
 static double run_on_cpus(struct driver *drv, const struct frame *f,
                           uint32_t repeat, int cpus) {
   struct worker w[2];
@@ -325,7 +334,7 @@ static double run_on_cpus(struct driver *drv, const struct frame *f,
   pthread_barrier_init(&start, NULL, (unsigned)cpus);
   for (int i = 0; i < cpus; i++) {
     w[i] = (struct worker){
-        .drv = drv, .f = f, .repeat = repeat, .cpu = i, .start = &start};
+        .drv = &drv[i], .f = f, .repeat = repeat, .cpu = i, .start = &start};
     check(pthread_create(&th[i], NULL, work, &w[i]) == 0, "thread");
   }
   for (int i = 0; i < cpus; i++) {
@@ -336,18 +345,31 @@ static double run_on_cpus(struct driver *drv, const struct frame *f,
   return sum / cpus;
 }
 
+/* The plugin's XDP program (not the multi-buffer one) among progs. */
+static int plugin_xdp(const struct prog_ref *progs, int np) {
+  for (int i = 0; i < np; i++)
+    if (progs[i].type == BPF_PROG_TYPE_XDP && !strstr(progs[i].name, "frag"))
+      return progs[i].fd;
+  check(false, "no XDP program in the plugin");
+  return -1;
+}
+
 /* The per-CPU reference, the atomic variant and the plugin with one hot
- * IPv4 address, on one CPU and on two at once. */
+ * IPv4 address, on one CPU and on two at once: the plugin once with the
+ * address in its shared table (a remote address) and once as the node's
+ * own address, in its per-CPU hot table. */
 static void run_contention(void) {
-  enum { C_BARE, C_REF, C_ATOMIC, C_PLUGIN, NC };
+  enum { C_BARE, C_REF, C_ATOMIC, C_PLUGIN, C_PLUGIN_HOT, NC };
   static const char *const names[NC] = {"bare", "reference (per-CPU)",
-                                        "atomic (shared values)", "plugin"};
+                                        "atomic (shared values)",
+                                        "plugin, remote address (shared table)",
+                                        "plugin, own address (hot table)"};
   struct bpf_object *bare, *ref, *atomic;
-  struct prog_ref progs[8];
-  struct itr_loader *loader;
-  struct driver drv[NC];
+  struct prog_ref progs[8], hot_progs[8];
+  struct itr_loader *loader, *hot_loader;
+  struct driver drv[NC][2];
   double one[NC][MAX_ROUNDS], both[NC][MAX_ROUNDS], m1[NC], m2[NC];
-  int fds[NC] = {-1, -1, -1, -1}, np, err;
+  int fds[NC] = {-1, -1, -1, -1, -1}, np, hot_np, err;
   struct frame f;
 
   if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -356,32 +378,35 @@ static void run_contention(void) {
   err = itr_loader_open(&loader, 65536);
   check(err == 0, "loading the plugin: %s", strerror(-err));
   np = progs_using_map(itr_loader_map_fd(loader), progs, 8);
-  for (int i = 0; i < np; i++)
-    if (progs[i].type == BPF_PROG_TYPE_XDP && !strstr(progs[i].name, "frag") &&
-        fds[C_PLUGIN] < 0)
-      fds[C_PLUGIN] = progs[i].fd;
-  check(fds[C_PLUGIN] >= 0, "no XDP program in the plugin");
+  fds[C_PLUGIN] = plugin_xdp(progs, np);
+  err = itr_loader_open(&hot_loader, 65536);
+  check(err == 0, "loading the plugin: %s", strerror(-err));
+  hot_np = progs_using_map(itr_loader_map_fd(hot_loader), hot_progs, 8);
+  fds[C_PLUGIN_HOT] = plugin_xdp(hot_progs, hot_np);
   bare = load_obj(bench_bare__elf_bytes, "bare", 65536);
   ref = load_obj(bench_ref__elf_bytes, "reference", 65536);
   atomic = load_obj(bench_ref_atomic__elf_bytes, "atomic", 65536);
   fds[C_BARE] = prog_fd(bare, "bare_xdp");
   fds[C_REF] = prog_fd(ref, "ref_xdp");
   fds[C_ATOMIC] = prog_fd(atomic, "ref_xdp");
-  for (int c = 0; c < NC; c++) {
-    check(driver_open(&drv[c], fds[c], false, &f, 1) == 0, "driver");
-    check(driver_run(&drv[c], &f, 1000, NULL) == 0, "run");
-  }
+  for (int c = 0; c < NC; c++)
+    for (int d = 0; d < 2; d++) {
+      check(driver_open(&drv[c][d], fds[c], false, &f, 1) == 0, "driver");
+      check(driver_run(&drv[c][d], &f, 1000, NULL) == 0, "run");
+    }
+  bench_make_busiest_hot(hot_loader, 16);
   for (int r = 0; r < rounds; r++)
     for (int k = 0; k < NC; k++) {
       int c = (k + r) % NC;
 
-      one[c][r] = run_on_cpus(&drv[c], &f, 300000, 1);
-      both[c][r] = run_on_cpus(&drv[c], &f, 300000, 2);
+      one[c][r] = run_on_cpus(drv[c], &f, 300000, 1);
+      both[c][r] = run_on_cpus(drv[c], &f, 300000, 2);
     }
   for (int c = 0; c < NC; c++) {
     m1[c] = median(one[c], rounds);
     m2[c] = median(both[c], rounds);
-    driver_close(&drv[c]);
+    driver_close(&drv[c][0]);
+    driver_close(&drv[c][1]);
   }
 
   printf("\n### One hot address from two CPUs at once (XDP, IPv4, ns/frame; "
@@ -412,7 +437,10 @@ static void run_contention(void) {
   bpf_object__close(atomic);
   for (int i = 0; i < np; i++)
     close(progs[i].fd);
+  for (int i = 0; i < hot_np; i++)
+    close(hot_progs[i].fd);
   itr_loader_close(loader);
+  itr_loader_close(hot_loader);
 }
 
 static const char *verdict(double ratio, double limit) {

@@ -14,9 +14,11 @@
  *          no hashing, sequential memory
  *   layouts  the batch lookups alone on the tables of the kernel-layout
  *          experiments (bench/bpf/ref.bpf.c), filled the same way
- * and the memory: the kernel maps' memlock (fdinfo) and this process's
- * RSS growth for the snapshot, per address; the kernel figure is also
- * computed from the map layout, for this host and for 64 CPUs.
+ * and the memory: the kernel maps' memlock (fdinfo) per MaxEntries entry
+ * with the default shape (MaxEntriesIPv6 a quarter of MaxEntries, one
+ * interface), also computed from the maps' layout for this host, 64 and
+ * 256 CPUs, next to schema 2's per-CPU table; and this process's RSS
+ * growth for the snapshot, per address.
  *
  * Usage: itr-bench-read [-R ROUNDS] [-n ADDRESSES]...   (root)
  */
@@ -47,9 +49,16 @@ struct row {
   double first_us, pass_us, scan_us, delete_us; /* per address */
   double raw_us, ordered_us;                    /* per address */
   double layout_us[3];                          /* raw, per address */
-  double kernel_b, user_b;                      /* per address */
-  double computed_b, computed64_b;              /* kernel, per entry */
+  double user_b;                                /* per address */
   uint32_t key_size, value_size, type;
+};
+
+/* Kernel memory per MaxEntries entry, all maps of the plugin. */
+struct mem_row {
+  uint32_t n;
+  long long memlock;              /* fdinfo, this host */
+  double here, at64, at256;       /* from the layout, per entry */
+  double old_here, old64, old256; /* schema 2's per-CPU table */
 };
 
 static int rounds = 5;
@@ -125,6 +134,7 @@ static void run(uint32_t n, struct row *row) {
   struct itr_reader *reader;
   struct itr_table *table;
   struct iptraffic_key *keys;
+  struct itr_maps maps;
   struct prog_ref progs[8];
   struct driver drv;
   struct frame f;
@@ -173,15 +183,10 @@ static void run(uint32_t n, struct row *row) {
   check(map_layout(itr_loader_map_fd(loader), &row->key_size, &row->value_size,
                    &max_entries, &row->type) == 0,
         "map info");
-  row->kernel_b = (double)maps_memlock(progs, np) / n;
-  row->computed_b =
-      htab_bytes_per_entry(row->type, true, row->key_size, row->value_size,
-                           max_entries, n, libbpf_num_possible_cpus());
-  row->computed64_b = htab_bytes_per_entry(row->type, true, row->key_size,
-                                           row->value_size, max_entries, n, 64);
 
   rss0 = rss_bytes();
-  err = itr_reader_new(&reader, itr_loader_map_fd(loader));
+  itr_loader_maps(loader, &maps);
+  err = itr_reader_new(&reader, &maps);
   table = itr_table_new(cap);
   check(err == 0 && table, "reader/table");
   t0 = now_ns();
@@ -259,11 +264,45 @@ static void run(uint32_t n, struct row *row) {
   itr_loader_close(loader);
 }
 
+static void memory(uint32_t n, struct mem_row *m) {
+  const struct itr_loader_sizes sizes = {
+      .ipv4 = n, .ipv6 = n / 4 < 16 ? 16 : n / 4, .interfaces = 1};
+  int ncpus = libbpf_num_possible_cpus();
+  struct itr_loader *loader;
+  struct prog_ref progs[8];
+  long long ml;
+  int np, err;
+
+  memset(m, 0, sizeof(*m));
+  m->n = n;
+  err = itr_loader_open_config(&loader, &sizes, NULL);
+  check(err == 0, "loading the plugin: %s", strerror(-err));
+  np = progs_using_map(itr_loader_map_fd(loader), progs, 8);
+  m->here = maps_layout_bytes(progs, np, ncpus, &m->memlock) / n;
+  m->at64 = maps_layout_bytes(progs, np, 64, &ml) / n;
+  m->at256 = maps_layout_bytes(progs, np, 256, &ml) / n;
+  /* Schema 2: one per-CPU hash of 24-byte keys, MaxEntries plus the three
+   * special keys of the interface. */
+  m->old_here =
+      map_layout_bytes(BPF_MAP_TYPE_PERCPU_HASH, true, 24, 32, n + 3, ncpus) /
+      n;
+  m->old64 =
+      map_layout_bytes(BPF_MAP_TYPE_PERCPU_HASH, true, 24, 32, n + 3, 64) / n;
+  m->old256 =
+      map_layout_bytes(BPF_MAP_TYPE_PERCPU_HASH, true, 24, 32, n + 3, 256) / n;
+  for (int i = 0; i < np; i++)
+    close(progs[i].fd);
+  itr_loader_close(loader);
+}
+
 int main(int argc, char **argv) {
   uint32_t counts[MAX_COUNTS] = {1000, 10000, 100000, 1000000};
   int ncounts = 4, opt, ncpus = libbpf_num_possible_cpus();
   bool own = false;
   struct row rows[MAX_COUNTS];
+  struct mem_row mem[MAX_COUNTS];
+  const uint32_t mem_counts[] = {1024, 65536, 1048576, 16777216};
+  const int nmem = 4;
 
   while ((opt = getopt(argc, argv, "R:n:")) != -1) {
     if (opt == 'R') {
@@ -283,6 +322,8 @@ int main(int argc, char **argv) {
         MAX_ROUNDS);
   for (int i = 0; i < ncounts; i++)
     run(counts[i], &rows[i]);
+  for (int i = 0; i < nmem; i++)
+    memory(mem_counts[i], &mem[i]);
 
   printf("### Read path: the plugin's reader and snapshot (us per address, "
          "median of %d passes)\n\n",
@@ -331,60 +372,43 @@ int main(int argc, char **argv) {
     printf("\n");
   }
 
-  printf("\n### Memory per tracked address (bytes)\n\n");
-  printf("kernel = memlock of the plugin's maps (fdinfo) / addresses; "
-         "computed = the kernel's accounting of a %s map with %u-byte keys "
-         "and %u-byte values per CPU (48 + key + 8 + CPUs x value + "
-         "buckets); payload = key + CPUs x value; user = RSS growth of the "
-         "plugin's reader and snapshot after their first pass. The target "
-         "ratio is (kernel + user) / kernel: what the plugin needs over "
-         "what the map itself needs. The kernel side grows by %u bytes per "
-         "address with every CPU; the user side does not grow with CPUs.\n\n",
-         map_type_name(rows[0].type), rows[0].key_size, rows[0].value_size,
-         (rows[0].value_size + 7) / 8 * 8);
-  printf("| addresses | kernel (%d CPUs) | computed | kernel/payload | user | "
-         "(kernel+user)/kernel | target | 64 CPUs: computed kernel | 64 CPUs: "
-         "(kernel+user)/kernel | target met from |\n",
+  printf("\n### Kernel memory per table entry (bytes per MaxEntries entry, "
+         "all maps of the plugin)\n\n");
+  printf("The plugin loaded with MaxEntries N, MaxEntriesIPv6 N/4 (the "
+         "default) and one interface: memlock = the maps' memlock in "
+         "fdinfo / N; layout = computed from the maps' types and sizes (hash "
+         "elements of 48 bytes + key + value, rounded to 8; 16-byte buckets, "
+         "a power of two; one spare element per CPU in each shared hash; "
+         "per-CPU values in the hot table), for this host's %d possible "
+         "CPUs and for 64 and 256. Schema 2 = the former per-CPU table of "
+         "24-byte keys, computed the same way.\n\n",
          ncpus);
-  printf("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
-  for (int i = 0; i < ncounts; i++) {
-    const struct row *r = &rows[i];
-    double ratio = (r->kernel_b + r->user_b) / r->kernel_b;
-    double k64 = r->computed64_b * r->cap / r->n;
-    double payload =
-        r->key_size + (double)ncpus * ((r->value_size + 7) / 8 * 8);
-    int from = 0;
+  printf("| MaxEntries | memlock (%d CPUs) | layout (%d CPUs) | 64 CPUs | 256 "
+         "CPUs | target (<= 150 at 64 and 256) | schema 2: %d / 64 / 256 "
+         "CPUs |\n",
+         ncpus, ncpus, ncpus);
+  printf("|---:|---:|---:|---:|---:|---|---:|\n");
+  for (int i = 0; i < nmem; i++) {
+    const struct mem_row *m = &mem[i];
 
-    /* The smallest CPU count where the user side is within 20% of the
-     * kernel side (the per-CPU part grows, the rest does not). */
-    for (int c = 1; c <= 4096 && !from; c++) {
-      double k = r->kernel_b +
-                 (double)(c - ncpus) * ((r->value_size + 7) / 8 * 8) *
-                     (r->type == BPF_MAP_TYPE_PERCPU_HASH) * r->cap / r->n;
-
-      if (k > 0 && (k + r->user_b) / k <= 1.2)
-        from = c;
-    }
-    printf("| %u | %.0f | %.0f | %.2fx | %.0f | %.2fx | <= 1.2x: %s | %.0f | "
-           "%.2fx |",
-           r->n, r->kernel_b, r->computed_b * r->cap / r->n,
-           r->kernel_b / payload, r->user_b, ratio,
-           ratio <= 1.2 ? "met" : "MISSED", k64, (k64 + r->user_b) / k64);
-    if (from)
-      printf(" %d CPUs |\n", from);
-    else
-      printf(" never |\n");
+    printf("| %u | %.0f | %.0f | %.0f | %.0f | %s | %.0f / %.0f / %.0f |\n",
+           m->n, (double)m->memlock / m->n, m->here, m->at64, m->at256,
+           m->at64 <= 150 && m->at256 <= 150 ? "met" : "MISSED", m->old_here,
+           m->old64, m->old256);
   }
-  {
-    const struct row *r = &rows[ncounts - 1];
-    double ratio = (r->kernel_b + r->user_b) / r->kernel_b;
+  printf("\nUserspace, per tracked address: the RSS growth of the plugin's "
+         "reader and snapshot after their first pass (independent of the "
+         "CPU count).\n\n");
+  printf("| addresses | user | kernel (64 CPUs, at MaxEntries = addresses) | "
+         "(kernel+user)/kernel |\n|---:|---:|---:|---:|\n");
+  for (int i = 0; i < ncounts; i++) {
+    double k = 0;
 
-    printf("\nTarget: memory per address <= 1.2x what the map needs: "
-           "%.2fx at %u addresses on this %d-CPU host, %s; %.2fx computed "
-           "for 64 CPUs.\n",
-           ratio, r->n, ncpus, ratio <= 1.2 ? "met" : "MISSED",
-           (r->computed64_b * r->cap / r->n + r->user_b) /
-               (r->computed64_b * r->cap / r->n));
+    for (int j = 0; j < nmem; j++)
+      if (mem[j].n >= rows[i].n && k == 0)
+        k = mem[j].at64;
+    printf("| %u | %.0f | %.0f | %.2fx |\n", rows[i].n, rows[i].user_b, k,
+           k > 0 ? (k + rows[i].user_b) / k : 0);
   }
   return 0;
 }

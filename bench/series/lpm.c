@@ -199,11 +199,13 @@ static void inspect(struct variant *v) {
 }
 
 static void load_variant(struct variant *v) {
+  static const struct itr_loader_sizes sizes = {
+      .ipv4 = CAPACITY, .ipv6 = CAPACITY, .interfaces = 1};
   static struct itr_config cfg;
   int err;
 
   build_config(v, &cfg);
-  err = itr_loader_open_config(&v->loader, CAPACITY, &cfg);
+  err = itr_loader_open_config(&v->loader, &sizes, &cfg);
   if (err)
     die(v->name, err);
   v->prog_fd = itr_loader_xdp_fd(v->loader);
@@ -219,7 +221,8 @@ static void load_before(struct variant *v, const char *path) {
   if (!v->obj)
     die(path, errno);
   bpf_object__for_each_map(map, v->obj) {
-    if (bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH)
+    if (bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+        bpf_map__type(map) == BPF_MAP_TYPE_HASH)
       bpf_map__set_max_entries(map, CAPACITY);
   }
   prog = bpf_object__find_program_by_name(v->obj, "iptraffic_xdp");
