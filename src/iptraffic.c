@@ -54,6 +54,8 @@ static struct iptraffic_key *expired; /* scratch, table capacity long */
 static struct itr_entry **ranked;     /* scratch for TopN, as long */
 static uint32_t interval;             /* number of the current read */
 static struct itr_hot_set hot; /* the node's addresses, counted per CPU */
+static size_t hot_created;     /* of them, with an entry in the kernel */
+static c_complain_t hot_complaint = C_COMPLAIN_INIT_STATIC;
 static bool told_no_batch, told_no_lookup_and_delete, told_no_links,
     told_no_tcx, told_hot_full;
 static c_complain_t read_complaint = C_COMPLAIN_INIT_STATIC;
@@ -366,11 +368,15 @@ static void check_iface(struct iface *ifc) {
 /* --- The node's own addresses ----------------------------------------------
  */
 
-/* The configured interface of that name, once its index is known (it is
+/* The configured interface of that name (getifaddrs' name: "eth0:1" for
+ * a labelled IPv4 address of eth0), once its index is known (it is
  * attached or being attached). */
 static struct iface *known_by_name(const char *name) {
+  size_t len = strcspn(name, ":");
+
   for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (ifaces[i].ifindex > 0 && strcmp(ifaces[i].name, name) == 0)
+    if (ifaces[i].ifindex > 0 && strncmp(ifaces[i].name, name, len) == 0 &&
+        ifaces[i].name[len] == '\0')
       return &ifaces[i];
   return NULL;
 }
@@ -410,16 +416,22 @@ static void refresh_hot(void) {
       itr_hot_set_add(&now, &key);
   }
   freeifaddrs(list);
-  if (itr_hot_set_equal(&now, &hot) && now.dropped == hot.dropped)
+  /* Unchanged, and every key has its entry: nothing to do. */
+  if (itr_hot_set_equal(&now, &hot) && now.dropped == hot.dropped &&
+      hot_created == hot.num)
     return;
   err = itr_reader_set_hot(reader, &now, &created);
   if (err) {
-    c_complain(LOG_WARNING, &read_complaint,
+    c_complain(LOG_WARNING, &hot_complaint,
                LOG_PREFIX "updating the table of the node's own addresses "
                           "failed: %s; they are counted in the shared table",
                STRERROR(-err));
     return;
   }
+  c_release(LOG_INFO, &hot_complaint,
+            LOG_PREFIX "the table of the node's own addresses is updated "
+                       "again");
+  hot_created = created;
   if ((now.dropped || created < now.num) && !told_hot_full) {
     INFO(LOG_PREFIX "the node has more than %d addresses on the counted "
                     "interfaces: the rest are counted in the shared table",
@@ -487,6 +499,7 @@ static int iptraffic_init(void) {
   itr_loader_maps(loader, &maps);
   err = itr_reader_new(&reader, &maps);
   itr_hot_set_init(&hot);
+  hot_created = 0;
   told_hot_full = false;
   if (!table || !expired || !ranked || err) {
     ERROR(LOG_PREFIX "allocating the address table (%u entries) failed",

@@ -10,6 +10,15 @@
 
 #include "reader.h"
 
+/* What the kernel says for an operation a map type lacks: its internal
+ * ENOTSUPP, which reaches userspace as is (not EOPNOTSUPP). */
+#define ITR_ENOTSUPP 524
+
+static bool unsupported(int err) {
+  return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP ||
+         err == -ITR_ENOTSUPP;
+}
+
 /* Keys per batch lookup. The hashes' buckets are tiny compared with this,
  * so the kernel never asks for more room (ENOSPC) in practice. */
 #define ITR_BATCH 1024
@@ -31,6 +40,7 @@ struct itr_reader {
   struct hot_entry *hot;          /* the hot table in this pass */
   size_t hot_num, hot_cap;
   struct iptraffic_hot_filter hot_bits; /* of the keys in hot */
+  struct itr_hot_set current;           /* the hot address keys */
 };
 
 /* Called for each key read: its key in the table's form and its values
@@ -97,7 +107,7 @@ static int read_batch(struct itr_reader *r, int fd, size_t key_size,
     if (err < 0)
       err = -errno;
     if (err && err != -ENOENT) {
-      if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP))
+      if (first && unsupported(err))
         return -EOPNOTSUPP;
       return err;
     }
@@ -242,10 +252,16 @@ int itr_reader_pass(struct itr_reader *r, struct itr_table *t, uint64_t now) {
     const struct hot_entry *h = &r->hot[i];
     const struct itr_counters none = {0};
 
-    /* A node's address that never saw a frame has no series yet. */
-    if (h->matched || (!itr_key_is_special(&h->key) &&
-                       memcmp(&h->counters, &none, sizeof(none)) == 0))
+    if (h->matched)
       continue;
+    if (!itr_key_is_special(&h->key) &&
+        memcmp(&h->counters, &none, sizeof(none)) == 0) {
+      /* A node's address that never saw a frame has no series yet; once
+       * it is no longer the node's, its slot is freed (nothing to lose). */
+      if (!itr_hot_set_has(&r->current, &h->key))
+        bpf_map_delete_elem(r->maps.hot, &h->key);
+      continue;
+    }
     err = itr_table_record(t, &h->key, &h->counters, now);
   }
   if (err)
@@ -263,8 +279,9 @@ static int take(struct itr_reader *r, int fd, const void *key, unsigned nvalues,
       sum_values(r->values, nvalues, out);
       return 0;
     }
-    if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+    if (!unsupported(-errno))
       return -errno;
+    /* Hash maps gained lookup-and-delete in 5.14. */
     r->no_lookup_and_delete = true;
   }
   if (bpf_map_lookup_elem(fd, key, r->values) < 0)
@@ -333,6 +350,7 @@ int itr_reader_set_hot(struct itr_reader *r, const struct itr_hot_set *s,
   itr_hot_filter_build(&f, have, n);
   if (bpf_map_update_elem(r->maps.hot_filter, &zero, &f, BPF_ANY) < 0)
     return -errno;
+  r->current = *s;
   *created = n;
   return 0;
 }

@@ -720,7 +720,7 @@ static void test_hot_keys(void) {
                           .dst = "2001:db8::2",
                           .payload_len = 10};
   struct itr_hot_set hot, none;
-  struct iptraffic_key local, local6, remote6;
+  struct iptraffic_key local, local6, remote6, idle6;
   int ncpus = libbpf_num_possible_cpus();
   struct iptraffic_value *percpu = calloc((size_t)ncpus, sizeof(*percpu));
   struct itr_counters in_hot;
@@ -745,11 +745,14 @@ static void test_hot_keys(void) {
          "hot: shape 192.0.2.77");
   inet_pton(AF_INET6, "2001:db8::1", a);
   itr_shape_key(&cfg, test_ifindex, IPTRAFFIC_KIND_IPV6, a, &local6);
+  inet_pton(AF_INET6, "2001:db8::99", a); /* never sees a frame */
+  itr_shape_key(&cfg, test_ifindex, IPTRAFFIC_KIND_IPV6, a, &idle6);
   itr_hot_set_init(&hot);
   itr_hot_set_add(&hot, &local);
   itr_hot_set_add(&hot, &local6);
-  EXPECT(itr_reader_set_hot(f.reader, &hot, &created) == 0 && created == 2,
-         "hot: set 2 keys");
+  itr_hot_set_add(&hot, &idle6);
+  EXPECT(itr_reader_set_hot(f.reader, &hot, &created) == 0 && created == 3,
+         "hot: set 3 keys");
   run_frame(&f, frame, len, 5); /* per-CPU table */
   run_frame(&f, frame6, len6, 2);
   EXPECT(percpu && bpf_map_lookup_elem(m.hot, &local, percpu) == 0,
@@ -773,6 +776,11 @@ static void test_hot_keys(void) {
   read_table(&f, 3);
   expect_counts(&f, "hot: 192.0.2.0/24 after", net_key("192.0.2.0", 24),
                 10 * len, 10, 10 * len, 10);
+  /* The address that never saw a frame gave its slot back. */
+  EXPECT(bpf_map_lookup_elem(m.hot, &idle6, percpu) != 0,
+         "hot: an idle former address keeps its slot");
+  EXPECT(bpf_map_lookup_elem(m.hot, &local6, percpu) == 0,
+         "hot: a former address with counters lost its slot");
   /* Deleting sums both tables' counters. */
   {
     struct itr_counters last;

@@ -127,8 +127,25 @@ done < <(itr_csv_series iptraffic-vb if_octets)
 # B's own address went through the per-CPU hot table: all its packets
 # are there (summed over the CPUs), and the shared IPv4 table holds only
 # the peer.
+# The id of the map called NAME that the XDP program on B's vb uses.
+map_id() { # NAME
+  local prog
+  prog=$(ip netns exec "$ITR_NS_B" bpftool -j net show dev vb | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["xdp"][0]["id"])')
+  for id in $(bpftool -j prog show id "$prog" | python3 -c '
+import json, sys
+print(" ".join(str(i) for i in json.load(sys.stdin)["map_ids"]))'); do
+    if [ "$(bpftool -j map show id "$id" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["name"])')" = "$1" ]; then
+      echo "$id"
+      return
+    fi
+  done
+}
 hot_packets() { # ADDRESS: rx+tx packets of its key in itr_hot, or nothing
-  bpftool -j map dump name itr_hot | python3 -c '
+  bpftool -j map dump id "$(map_id itr_hot)" | python3 -c '
 import json, sys
 want = [int(x) for x in sys.argv[1].split(".")] + [0] * 12
 n = None
@@ -142,7 +159,7 @@ print("" if n is None else n)' "$1"
 hot=$(hot_packets 10.77.0.2)
 [ "$hot" = $((b_tx_packets + b_rx_packets)) ] ||
   itr_fail "10.77.0.2 in the hot table: '$hot' packets, want $((b_tx_packets + b_rx_packets))"
-shared=$(bpftool -j map dump name itr_addr4 | python3 -c '
+shared=$(bpftool -j map dump id "$(map_id itr_addr4)" | python3 -c '
 import json, sys
 print(len(json.load(sys.stdin)))')
 [ "$shared" = 1 ] || itr_fail "the IPv4 table holds $shared keys, want 1 (10.77.0.1)"

@@ -86,8 +86,10 @@ static const char *yes_no(bool b) {
   return b ? "yes" : "no";
 }
 
+/* The kernel's internal ENOTSUPP (524) reaches userspace for operations
+ * a map type lacks. */
 static bool unsupported(int err) {
-  return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP;
+  return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524;
 }
 
 /* Map operations, tried on a scratch per-CPU hash like the plugin's. */
