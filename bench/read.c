@@ -265,7 +265,7 @@ static void run(uint32_t n, struct row *row) {
 }
 
 static void memory(uint32_t n, struct mem_row *m) {
-  const struct itr_loader_sizes sizes = {
+  const struct itr_loader_opts sizes = {
       .ipv4 = n, .ipv6 = n / 4 < 16 ? 16 : n / 4, .interfaces = 1};
   int ncpus = libbpf_num_possible_cpus();
   struct itr_loader *loader;

@@ -113,6 +113,25 @@ static inline __u32 iptraffic_hot_bit(__u32 w0, __u32 w1, __u32 w2, __u32 w3,
 }
 
 /*
+ * The record pinned beside the tables (PinPath/meta, an array of one):
+ * what they hold and how their keys were shaped, so that a later start
+ * reuses them only when it reads them the same way. The plugin creates it;
+ * the programs never see it.
+ */
+#define IPTRAFFIC_META_MAGIC 0x66727469u /* "itrf" in memory, little end. */
+struct iptraffic_meta {
+  __u32 magic;           /* IPTRAFFIC_META_MAGIC */
+  __u32 schema_version;  /* IPTRAFFIC_SCHEMA_VERSION of the writer */
+  __u32 ipv4_entries;    /* max_entries of itr_addr4 (MaxEntries) */
+  __u32 ipv6_entries;    /* of itr_addr6 (MaxEntriesIPv6) */
+  __u32 hot_entries;     /* of itr_hot */
+  __u8 ipv4_prefixlen;   /* IPv4PrefixLength */
+  __u8 ipv6_prefixlen;   /* IPv6PrefixLength */
+  __u16 networks_num;    /* <Network> blocks */
+  __u64 networks_digest; /* FNV-1a of the blocks, in a canonical order */
+};
+
+/*
  * The configured networks (<Network> blocks), in an LPM trie looked up only
  * when there are any. The trie's data is the kind byte followed by the
  * address, so IPv4 and IPv6 networks share one trie: prefixlen counts the
@@ -141,5 +160,6 @@ _Static_assert(sizeof(struct iptraffic_value) % 8 == 0,
                "per-CPU values must be a multiple of 8 bytes");
 _Static_assert(sizeof(struct iptraffic_hot_filter) == 128,
                "hot filter layout changed");
+_Static_assert(sizeof(struct iptraffic_meta) == 32, "meta layout changed");
 
 #endif /* IPTRAFFIC_H */

@@ -19,12 +19,15 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "hot.h"
 #include "loader.h"
+#include "pins.h"
 #include "plugin_config.h"
 #include "reader.h"
+#include "state.h"
 #include "table.h"
 
 #define PLUGIN_NAME "iptraffic"
@@ -48,6 +51,7 @@ static bool configured;
 
 static struct iface ifaces[ITR_MAX_INTERFACES];
 static struct itr_loader *loader;
+static struct itr_pins *pins; /* PinPath, locked while the plugin runs */
 static struct itr_reader *reader;
 static struct itr_table *table;
 static struct iptraffic_key *expired; /* scratch, table capacity long */
@@ -457,12 +461,162 @@ static int iptraffic_shutdown(void) {
   ranked = NULL;
   itr_loader_close(loader);
   loader = NULL;
+  itr_pins_close(pins); /* the tables stay pinned */
+  pins = NULL;
   itr_loader_set_print(NULL);
   return 0;
 }
 
+/* --- State kept across restarts (PinPath) --------------------------------- */
+
+static void explain_pins_problem(enum itr_pins_problem why, const char *where,
+                                 int err) {
+  switch (why) {
+  case ITR_PINS_MOUNT:
+    ERROR(LOG_PREFIX "PinPath \"%s\": %s is no BPF filesystem and mounting "
+                     "one there failed (%s); mount it (mount -t bpf bpf %s), "
+                     "or set PinPath \"\" to keep no state across restarts",
+          cfg.pin_path, where, STRERROR(-err), where);
+    break;
+  case ITR_PINS_NOT_BPFFS:
+    ERROR(LOG_PREFIX "PinPath \"%s\" is not on a BPF filesystem: choose a "
+                     "path under a bpffs mount such as /sys/fs/bpf, or set "
+                     "PinPath \"\" to keep no state across restarts",
+          where);
+    break;
+  case ITR_PINS_OWNER:
+    ERROR(LOG_PREFIX "PinPath \"%s\" belongs to another user; collectd runs "
+                     "as uid %u: remove it or give it to that user",
+          where, (unsigned)geteuid());
+    break;
+  case ITR_PINS_LOCKED:
+    ERROR(LOG_PREFIX "PinPath \"%s\" is in use by another collectd (it holds "
+                     "the lock); give each instance a PinPath of its own",
+          where);
+    break;
+  default:
+    ERROR(LOG_PREFIX "PinPath \"%s\": creating %s failed: %s", cfg.pin_path,
+          where, STRERROR(-err));
+    break;
+  }
+}
+
+/* Opens PinPath and decides what to do with what is pinned there: reuse
+ * it, carry its entries over to tables of other sizes (*stash), or drop
+ * it. Returns 0 or -1 (logged). */
+static int prepare_pins(const struct itr_loader_opts *opts,
+                        struct itr_pins_stash **stash) {
+  struct iptraffic_meta want, have;
+  enum itr_pins_problem why;
+  char where[256];
+  bool mounted;
+  size_t entries;
+  int err;
+
+  *stash = NULL;
+  err =
+      itr_pins_open(cfg.pin_path, &pins, &why, where, sizeof(where), &mounted);
+  if (err) {
+    explain_pins_problem(why, where, err);
+    return -1;
+  }
+  if (mounted)
+    INFO(LOG_PREFIX "mounted a BPF filesystem at /sys/fs/bpf for PinPath "
+                    "\"%s\"",
+         cfg.pin_path);
+  if (!itr_pins_have_tables(pins))
+    return 0;
+  itr_meta_build(&cfg, opts->ipv4, opts->ipv6, itr_loader_hot_entries(opts),
+                 &want);
+  entries = itr_pins_count_entries(pins);
+  err = itr_pins_read_meta(pins, &have);
+  if (err) {
+    WARNING(LOG_PREFIX "PinPath \"%s\" holds tables without a record this "
+                       "version can read (%s): dropping them and their %zu "
+                       "entries; counting starts from zero",
+            cfg.pin_path, STRERROR(-err), entries);
+    return itr_pins_drop_tables(pins) ? -1 : 0;
+  }
+  switch (itr_meta_compare(&have, &want)) {
+  case ITR_REUSE_SAME:
+    INFO(LOG_PREFIX "continuing the %zu entries pinned under \"%s\"", entries,
+         cfg.pin_path);
+    return 0;
+  case ITR_REUSE_SCHEMA:
+    WARNING(LOG_PREFIX "PinPath \"%s\" holds tables of map schema %u; this "
+                       "version reads schema %u and cannot migrate them: "
+                       "dropping them and their %zu entries; counting starts "
+                       "from zero",
+            cfg.pin_path, have.schema_version, IPTRAFFIC_SCHEMA_VERSION,
+            entries);
+    break;
+  case ITR_REUSE_RESHAPE:
+    INFO(LOG_PREFIX "the options that shape keys (IPv4PrefixLength, "
+                    "IPv6PrefixLength, Network) changed: starting fresh "
+                    "tables under \"%s\" (%zu entries dropped)",
+         cfg.pin_path, entries);
+    break;
+  case ITR_REUSE_RESIZE:
+    err = itr_pins_stash(pins, stash);
+    if (err) {
+      ERROR(LOG_PREFIX "reading the tables pinned under \"%s\" failed: %s",
+            cfg.pin_path, STRERROR(-err));
+      return -1;
+    }
+    break;
+  }
+  err = itr_pins_drop_tables(pins);
+  if (err) {
+    ERROR(LOG_PREFIX "removing the old tables under \"%s\" failed: %s",
+          cfg.pin_path, STRERROR(-err));
+    itr_pins_stash_free(*stash);
+    *stash = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* After loading: the record, and the entries carried over. */
+static int finish_pins(const struct itr_loader_opts *opts,
+                       struct itr_pins_stash *stash) {
+  struct iptraffic_meta want;
+  struct itr_maps maps;
+  size_t kept, dropped;
+  int err;
+
+  if (stash) {
+    itr_loader_maps(loader, &maps);
+    err = itr_pins_restore(stash, &maps, &kept, &dropped);
+    if (err) {
+      ERROR(LOG_PREFIX "carrying the entries over to the new tables failed: "
+                       "%s",
+            STRERROR(-err));
+      return -1;
+    }
+    if (dropped)
+      WARNING(LOG_PREFIX "MaxEntries, MaxEntriesIPv6 or the interfaces "
+                         "changed: carried %zu entries over to the new "
+                         "tables; %zu did not fit and were dropped",
+              kept, dropped);
+    else
+      INFO(LOG_PREFIX "MaxEntries, MaxEntriesIPv6 or the interfaces changed: "
+                      "carried all %zu entries over to the new tables",
+           kept);
+  }
+  itr_meta_build(&cfg, opts->ipv4, opts->ipv6, itr_loader_hot_entries(opts),
+                 &want);
+  err = itr_pins_write_meta(pins, &want);
+  if (err) {
+    ERROR(LOG_PREFIX "writing the record under \"%s\" failed: %s", cfg.pin_path,
+          STRERROR(-err));
+    return -1;
+  }
+  return 0;
+}
+
 static int iptraffic_init(void) {
-  struct itr_loader_sizes sizes;
+  struct itr_pins_stash *stash = NULL;
+  struct itr_loader_opts sizes = {0};
   struct itr_maps maps;
   uint32_t capacity;
   int err;
@@ -485,11 +639,30 @@ static int iptraffic_init(void) {
   sizes.ipv4 = cfg.max_entries;
   sizes.ipv6 = cfg.max_entries_ipv6;
   sizes.interfaces = cfg.interfaces_num;
+  /* Without the privileges for BPF nothing else matters: say so first. */
+  err = itr_loader_probe_privileges();
+  if (err == -EPERM || err == -EACCES) {
+    explain_load_error(err);
+    iptraffic_shutdown();
+    return -1;
+  }
+  if (cfg.pin_path[0]) {
+    if (prepare_pins(&sizes, &stash) < 0) {
+      iptraffic_shutdown();
+      return -1;
+    }
+    sizes.pin_dir = cfg.pin_path;
+  }
   holding = true;
   err = itr_loader_open_config(&loader, &sizes, &cfg);
   release_held(err == -EPERM || err == -EACCES ? LOG_DEBUG : LOG_WARNING);
   if (err) {
     explain_load_error(err);
+    itr_pins_stash_free(stash);
+    iptraffic_shutdown();
+    return -1;
+  }
+  if (pins && finish_pins(&sizes, stash) < 0) {
     iptraffic_shutdown();
     return -1;
   }

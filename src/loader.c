@@ -71,8 +71,42 @@ static int load_networks(struct itr_loader *l, const struct itr_config *cfg) {
   return 0;
 }
 
+int itr_loader_probe_privileges(void) {
+  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "itr_probe", sizeof(uint32_t),
+                          sizeof(uint32_t), 1, NULL);
+
+  if (fd < 0)
+    return -errno;
+  close(fd);
+  return 0;
+}
+
+uint32_t itr_loader_hot_entries(const struct itr_loader_opts *opts) {
+  return (uint32_t)(IPTRAFFIC_NUM_SPECIAL * opts->interfaces +
+                    IPTRAFFIC_HOT_ADDRS);
+}
+
+/* Pins the tables under dir (the skeleton's internal maps are not
+ * state and stay unpinned). */
+static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
+  struct bpf_map *maps[] = {skel->maps.itr_addr4, skel->maps.itr_addr6,
+                            skel->maps.itr_hot, skel->maps.itr_hot_filter,
+                            skel->maps.itr_networks};
+
+  for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+    char path[320];
+    int err;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
+    err = bpf_map__set_pin_path(maps[i], path);
+    if (err)
+      return err;
+  }
+  return 0;
+}
+
 int itr_loader_open_config(struct itr_loader **out,
-                           const struct itr_loader_sizes *sizes,
+                           const struct itr_loader_opts *opts,
                            const struct itr_config *cfg) {
   struct itr_loader *l;
   size_t networks = cfg ? cfg->networks_num : 0;
@@ -86,17 +120,17 @@ int itr_loader_open_config(struct itr_loader **out,
     err = -errno;
     goto fail;
   }
-  err = bpf_map__set_max_entries(l->skel->maps.itr_addr4, sizes->ipv4);
+  err = bpf_map__set_max_entries(l->skel->maps.itr_addr4, opts->ipv4);
   if (!err)
-    err = bpf_map__set_max_entries(l->skel->maps.itr_addr6, sizes->ipv6);
+    err = bpf_map__set_max_entries(l->skel->maps.itr_addr6, opts->ipv6);
   if (!err)
-    err = bpf_map__set_max_entries(
-        l->skel->maps.itr_hot,
-        (uint32_t)(IPTRAFFIC_NUM_SPECIAL * sizes->interfaces +
-                   IPTRAFFIC_HOT_ADDRS));
+    err = bpf_map__set_max_entries(l->skel->maps.itr_hot,
+                                   itr_loader_hot_entries(opts));
   if (!err)
     err = bpf_map__set_max_entries(l->skel->maps.itr_networks,
                                    networks ? (uint32_t)networks : 1);
+  if (!err && opts->pin_dir)
+    err = set_pin_paths(l->skel, opts->pin_dir);
   if (err)
     goto fail;
   if (cfg) {
@@ -123,11 +157,11 @@ fail:
 }
 
 int itr_loader_open(struct itr_loader **out, uint32_t max_entries) {
-  const struct itr_loader_sizes sizes = {.ipv4 = max_entries,
-                                         .ipv6 = max_entries,
-                                         .interfaces = ITR_LOADER_INTERFACES};
+  const struct itr_loader_opts opts = {.ipv4 = max_entries,
+                                       .ipv6 = max_entries,
+                                       .interfaces = ITR_LOADER_INTERFACES};
 
-  return itr_loader_open_config(out, &sizes, NULL);
+  return itr_loader_open_config(out, &opts, NULL);
 }
 
 void itr_loader_close(struct itr_loader *l) {

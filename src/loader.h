@@ -27,6 +27,10 @@ void itr_loader_set_print(itr_print_fn fn);
 
 struct itr_loader;
 
+/* Whether this process may use BPF at all: 0, or -EPERM (or another
+ * negative errno) from creating a scratch map. */
+int itr_loader_probe_privileges(void);
+
 /* Opens the embedded BPF object, sizes both shared address tables (IPv4
  * and IPv6) to max_entries entries and the per-CPU table of hot keys to
  * the special keys of ITR_LOADER_INTERFACES interfaces plus
@@ -34,18 +38,24 @@ struct itr_loader;
 int itr_loader_open(struct itr_loader **out, uint32_t max_entries);
 #define ITR_LOADER_INTERFACES 16
 
-/* Table sizes. */
-struct itr_loader_sizes {
-  uint32_t ipv4;     /* entries of itr_addr4 (MaxEntries) */
-  uint32_t ipv6;     /* entries of itr_addr6 (MaxEntriesIPv6) */
-  size_t interfaces; /* whose special keys itr_hot holds */
+/* Table sizes, and where the tables are pinned. */
+struct itr_loader_opts {
+  uint32_t ipv4;       /* entries of itr_addr4 (MaxEntries) */
+  uint32_t ipv6;       /* entries of itr_addr6 (MaxEntriesIPv6) */
+  size_t interfaces;   /* whose special keys itr_hot holds */
+  const char *pin_dir; /* NULL: none. Else the tables are pinned there under
+                          their names, and tables pinned there already are
+                          reused (they must have the same types and sizes) */
 };
 
-/* The same with the given sizes and the aggregation of cfg:
+/* The hot table's size for opts. */
+uint32_t itr_loader_hot_entries(const struct itr_loader_opts *opts);
+
+/* The same with the given options and the aggregation of cfg:
  * IPv4PrefixLength, IPv6PrefixLength and the <Network> blocks (NULL: every
  * address on its own). */
 int itr_loader_open_config(struct itr_loader **out,
-                           const struct itr_loader_sizes *sizes,
+                           const struct itr_loader_opts *opts,
                            const struct itr_config *cfg);
 void itr_loader_close(struct itr_loader *l);
 

@@ -469,6 +469,48 @@ static int opt_max_entries_ipv6(struct itr_config *cfg,
                     &cfg->max_entries_ipv6, err, errlen);
 }
 
+static int opt_pin_path(struct itr_config *cfg, const struct itr_cfg_item *item,
+                        char *err, size_t errlen) {
+  char q[QUOTED_LEN];
+  const char *path;
+  size_t len;
+  int ret =
+      check_values(item, ITR_CFG_STRING, false, "one string", err, errlen);
+
+  if (ret < 0)
+    return ret;
+  path = item->values[0].v.string;
+  len = strlen(path);
+  quote(path, q, sizeof(q));
+  if (len == 0) {
+    cfg->pin_path[0] = '\0';
+    return 0;
+  }
+  if (path[0] != '/')
+    return fail(err, errlen,
+                "Option \"%s\": %s is not an absolute path (\"\" keeps no "
+                "state)",
+                item->key, q);
+  if (len >= ITR_PIN_PATH_LEN)
+    return fail(err, errlen,
+                "Option \"%s\": %s is too long (%zu characters, at most %d)",
+                item->key, q, len, ITR_PIN_PATH_LEN - 1);
+  if (len > 1 && path[len - 1] == '/')
+    return fail(err, errlen, "Option \"%s\": %s ends in '/'", item->key, q);
+  if (strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") ||
+      (len >= 3 && strcmp(path + len - 3, "/..") == 0) ||
+      (len >= 2 && strcmp(path + len - 2, "/.") == 0))
+    return fail(err, errlen,
+                "Option \"%s\": %s is not a plain path (no \"//\", \".\" or "
+                "\"..\")",
+                item->key, q);
+  if (strcmp(path, "/") == 0)
+    return fail(err, errlen, "Option \"%s\": %s is the root directory",
+                item->key, q);
+  memcpy(cfg->pin_path, path, len + 1);
+  return 0;
+}
+
 static int opt_expire_idle(struct itr_config *cfg,
                            const struct itr_cfg_item *item, char *err,
                            size_t errlen) {
@@ -495,6 +537,7 @@ static const struct option options[] = {
     {"Network", opt_network},
     {"TopN", opt_top_n},
     {"TopNHold", opt_top_n_hold},
+    {"PinPath", opt_pin_path},
 };
 
 #define OPTIONS_NUM (sizeof(options) / sizeof(options[0]))
@@ -528,6 +571,7 @@ void itr_config_init(struct itr_config *cfg) {
   cfg->ipv4_prefixlen = 32;
   cfg->ipv6_prefixlen = 128;
   cfg->top_n_hold = ITR_DEFAULT_TOP_N_HOLD;
+  snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", ITR_DEFAULT_PIN_PATH);
 }
 
 int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,

@@ -24,6 +24,9 @@
 #define ITR_MAX_TOP_N 1000000u
 #define ITR_DEFAULT_TOP_N_HOLD 5u
 #define ITR_MAX_TOP_N_HOLD 100000u
+/* PinPath, with room in PATH_MAX for what goes under it. */
+#define ITR_PIN_PATH_LEN 192
+#define ITR_DEFAULT_PIN_PATH "/sys/fs/bpf/iptraffic"
 
 enum itr_xdp_mode {
   ITR_XDP_AUTO = 0, /* native, else generic */
@@ -63,6 +66,8 @@ struct itr_config {
   uint32_t top_n_hold;       /* intervals a member stays after leaving */
   struct itr_network networks[ITR_MAX_NETWORKS];
   size_t networks_num;
+  char pin_path[ITR_PIN_PATH_LEN]; /* the state kept across restarts; "" =
+                                      none */
 };
 
 /* A configuration tree, the shape of collectd's oconfig_item_t. */

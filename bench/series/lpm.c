@@ -199,7 +199,7 @@ static void inspect(struct variant *v) {
 }
 
 static void load_variant(struct variant *v) {
-  static const struct itr_loader_sizes sizes = {
+  static const struct itr_loader_opts sizes = {
       .ipv4 = CAPACITY, .ipv6 = CAPACITY, .interfaces = 1};
   static struct itr_config cfg;
   int err;

@@ -79,7 +79,7 @@ static void empty_tables(struct itr_loader *l) {
  * the shared one for the default configuration. */
 static void fixture_open_sizes(struct fixture *f, uint32_t ipv4, uint32_t ipv6,
                                const struct itr_config *cfg) {
-  const struct itr_loader_sizes sizes = {
+  const struct itr_loader_opts sizes = {
       .ipv4 = ipv4, .ipv6 = ipv6, .interfaces = ITR_LOADER_INTERFACES};
   bool shared = ipv4 == CAPACITY && ipv6 == CAPACITY && cfg == NULL;
   struct itr_maps maps;

@@ -33,6 +33,7 @@ ITR_NS_B=itr-b-$$
 ITR_TMP=
 ITR_PIDS=()
 ITR_NETNS=()
+ITR_MOUNTS=() # unmounted (lazily) by the cleanup
 ITR_COLLECTD_PID=
 ITR_COLLECTD_STATUS=
 ITR_CONF=
@@ -143,6 +144,9 @@ itr_cleanup() {
   done
   for i in "${ITR_NETNS[@]}"; do
     ip netns del "$i" 2>/dev/null
+  done
+  for i in "${ITR_MOUNTS[@]}"; do
+    umount -l "$i" 2>/dev/null
   done
   if [ "$status" -ne 0 ] && [ "$status" -ne 77 ] && [ -n "$ITR_TMP" ]; then
     for i in "$ITR_TMP"/*.log "$ITR_TMP"/*.out; do
@@ -289,13 +293,21 @@ EOF
 # Starts `collectd -f` with ITR_CONF in namespace NS (default ITR_NS_B) in
 # the background; sets ITR_COLLECTD_PID.
 # shellcheck disable=SC2120
+# With ITR_COLLECTD_NSENTER=1 collectd enters only the network namespace
+# (nsenter) and sees this process's /sys, and so its /sys/fs/bpf, as on a
+# real host; `ip netns exec` gives it a /sys of its own.
 itr_collectd_start() {
   local ns=${1:-$ITR_NS_B}
   : >"$ITR_LOG"
   ITR_COLLECTD_STATUS=
-  # `ip netns exec` execs the command: $! is collectd's PID.
-  itr_spawn ip netns exec "$ns" collectd -f -C "$ITR_CONF" \
-    >>"$ITR_TMP/collectd.out" 2>&1
+  # Both exec the command: $! is collectd's PID.
+  if [ "${ITR_COLLECTD_NSENTER:-0}" = 1 ]; then
+    itr_spawn nsenter --net="/run/netns/$ns" collectd -f -C "$ITR_CONF" \
+      >>"$ITR_TMP/collectd.out" 2>&1
+  else
+    itr_spawn ip netns exec "$ns" collectd -f -C "$ITR_CONF" \
+      >>"$ITR_TMP/collectd.out" 2>&1
+  fi
   ITR_COLLECTD_PID=$ITR_LAST_PID
 }
 

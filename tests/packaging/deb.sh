@@ -235,7 +235,18 @@ check_csv() { # label series column want
 run_and_check root 5
 
 # The same as an unprivileged user with only the capabilities that
-# contrib/systemd.md lists.
+# contrib/systemd.md lists, and a PinPath of that user's on a BPF
+# filesystem prepared by root (as the systemd unit there does).
+bpffs=$ITR_TMP/bpffs
+mkdir -p "$bpffs"
+mount -t bpf bpf "$bpffs" || itr_fail "mounting a BPF filesystem on $bpffs failed"
+ITR_MOUNTS+=("$bpffs")
+install -d -o nobody -m 0700 "$bpffs/iptraffic"
+sed -i "s|^\([[:space:]]*\)PinPath .*|\1PinPath \"$bpffs/iptraffic\"|" \
+  "$confd/iptraffic.conf"
+[ "$(grep -c "PinPath" "$confd/iptraffic.conf")" = 1 ] &&
+  grep -q "PinPath \"$bpffs/iptraffic\"" "$confd/iptraffic.conf" ||
+  itr_fail "cannot set PinPath: $(cat "$confd/iptraffic.conf")"
 chmod 0755 "$ITR_TMP"
 chown -R nobody "$ITR_TMP/base" "$ITR_CSV_DIR" "$confd"
 : >"$ITR_LOG"
@@ -245,5 +256,7 @@ run_and_check "user nobody with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN" 7 \
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
   --inh-caps="$caps" --ambient-caps="$caps"
 
+[ -e "$bpffs/iptraffic/itr_addr4" ] ||
+  itr_mismatch "nothing pinned under $bpffs/iptraffic as user nobody"
 itr_checks_done
 itr_log "ok: $(basename "$deb") built, lintian clean, installed and counting"

@@ -42,7 +42,9 @@ Interface "eth0"
 XDPMode "auto"
 Direction "both"
 MaxEntries 65536
+MaxEntriesIPv6 16384
 ExpireIdle 300
+PinPath "/sys/fs/bpf/iptraffic"
 </Plugin>'
 [ "$enabled" = "$want" ] ||
   itr_mismatch "contrib/iptraffic.conf, its iptraffic block uncommented, is:

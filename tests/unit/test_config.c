@@ -693,6 +693,47 @@ START_TEST(test_max_entries_ipv6_limits) {
 }
 END_TEST
 
+START_TEST(test_pin_path) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0), 0);
+  ck_assert_str_eq(cfg.pin_path, ITR_DEFAULT_PIN_PATH);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("PinPath", STR(""))), 0);
+  ck_assert_str_eq(cfg.pin_path, "");
+  ck_assert_int_eq(
+      PARSE(&cfg, err, IF0, OPT("PinPath", STR("/run/bpf/iptraffic-a"))), 0);
+  ck_assert_str_eq(cfg.pin_path, "/run/bpf/iptraffic-a");
+}
+END_TEST
+
+START_TEST(test_pin_path_bad) {
+  char long_path[ITR_PIN_PATH_LEN + 8];
+
+  EXPECT_ERROR(SAYS("\"PinPath\"", "\"sys/fs/bpf\"", "not an absolute path"),
+               IF0, OPT("PinPath", STR("sys/fs/bpf")));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "ends in '/'"), IF0,
+               OPT("PinPath", STR("/sys/fs/bpf/iptraffic/")));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "not a plain path"), IF0,
+               OPT("PinPath", STR("/sys/fs/bpf/../tmp")));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "not a plain path"), IF0,
+               OPT("PinPath", STR("/sys/fs//bpf")));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "not a plain path"), IF0,
+               OPT("PinPath", STR("/sys/fs/bpf/.")));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "root directory"), IF0,
+               OPT("PinPath", STR("/")));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "one string", "a number"), IF0,
+               OPT("PinPath", NUM(1)));
+  EXPECT_ERROR(SAYS("\"PinPath\"", "one string", "2 values"), IF0,
+               OPT("PinPath", STR("/a"), STR("/b")));
+  memset(long_path, 'a', sizeof(long_path) - 1);
+  long_path[0] = '/';
+  long_path[sizeof(long_path) - 1] = '\0';
+  EXPECT_ERROR(SAYS("\"PinPath\"", "too long"), IF0,
+               OPT("PinPath", STR(long_path)));
+}
+END_TEST
+
 START_TEST(test_expire_idle_limits) {
   struct itr_config cfg;
   char err[ERR_LEN];
@@ -1661,6 +1702,8 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_max_entries_value_count);
   tcase_add_test(tc, test_max_entries_ipv6_default);
   tcase_add_test(tc, test_max_entries_ipv6_limits);
+  tcase_add_test(tc, test_pin_path);
+  tcase_add_test(tc, test_pin_path_bad);
   tcase_add_test(tc, test_expire_idle_limits);
   tcase_add_test(tc, test_expire_idle_above);
   tcase_add_test(tc, test_expire_idle_negative);

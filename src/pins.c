@@ -1,0 +1,389 @@
+/*
+ * Pinned state: the directory, its lock, the record, carrying entries
+ * over to tables of other sizes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pins.h"
+#include "table.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+struct itr_pins {
+  char dir[256];
+  int fd; /* the directory, locked */
+};
+
+/* The pins of the tables, as the loader names them, and the record. */
+static const char *const table_names[] = {"itr_addr4", "itr_addr6", "itr_hot",
+                                          "itr_hot_filter", "itr_networks"};
+#define TABLES (sizeof(table_names) / sizeof(table_names[0]))
+#define META_NAME "meta"
+
+static bool on_bpffs(const char *path) {
+  struct statfs st;
+
+  return statfs(path, &st) == 0 && (unsigned long)st.f_type == BPF_FS_MAGIC;
+}
+
+/* Whether dir, or the nearest of its ancestors that exists, is on a BPF
+ * filesystem: checked before anything is created. */
+static bool on_bpffs_below(const char *dir) {
+  char path[256];
+  char *slash;
+
+  snprintf(path, sizeof(path), "%s", dir);
+  while (access(path, F_OK) < 0 && (slash = strrchr(path, '/')) != NULL) {
+    if (slash == path) {
+      path[1] = '\0';
+      break;
+    }
+    *slash = '\0';
+  }
+  return on_bpffs(path);
+}
+
+static int problem(enum itr_pins_problem *why, enum itr_pins_problem what,
+                   char *where, size_t len, const char *path, int err) {
+  *why = what;
+  snprintf(where, len, "%s", path);
+  return err;
+}
+
+/* mkdir -p for the components of dir below the BPF filesystem's mount. */
+static int make_dirs(const char *dir, enum itr_pins_problem *why, char *where,
+                     size_t len) {
+  char path[256];
+
+  snprintf(path, sizeof(path), "%s", dir);
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char c = *p;
+
+    *p = '\0';
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+      return problem(why, ITR_PINS_MKDIR, where, len, path, -errno);
+    *p = c;
+    if (c == '\0')
+      return 0;
+  }
+}
+
+int itr_pins_open(const char *dir, struct itr_pins **out,
+                  enum itr_pins_problem *why, char *where, size_t len,
+                  bool *mounted) {
+  struct itr_pins *p;
+  struct stat st;
+  int err;
+
+  *why = ITR_PINS_OK;
+  *mounted = false;
+  if (strlen(dir) >= sizeof(p->dir))
+    return problem(why, ITR_PINS_MKDIR, where, len, dir, -ENAMETOOLONG);
+  if (strncmp(dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) == 0 &&
+      !on_bpffs(BPFFS_ROOT)) {
+    /* No systemd (containers, minimal hosts): mount it, as bpftool does. */
+    if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") < 0)
+      return problem(why, ITR_PINS_MOUNT, where, len, BPFFS_ROOT, -errno);
+    *mounted = true;
+  }
+  if (!on_bpffs_below(dir))
+    return problem(why, ITR_PINS_NOT_BPFFS, where, len, dir, -ENOTSUP);
+  err = make_dirs(dir, why, where, len);
+  if (err)
+    return err;
+  if (stat(dir, &st) < 0)
+    return problem(why, ITR_PINS_MKDIR, where, len, dir, -errno);
+  if (st.st_uid != geteuid())
+    return problem(why, ITR_PINS_OWNER, where, len, dir, -EPERM);
+  if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
+    return problem(why, ITR_PINS_MKDIR, where, len, dir, -errno);
+  p = calloc(1, sizeof(*p));
+  if (!p)
+    return -ENOMEM;
+  snprintf(p->dir, sizeof(p->dir), "%s", dir);
+  p->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (p->fd < 0) {
+    err = -errno;
+    free(p);
+    return problem(why, ITR_PINS_MKDIR, where, len, dir, err);
+  }
+  if (flock(p->fd, LOCK_EX | LOCK_NB) < 0) {
+    err = -errno;
+    close(p->fd);
+    free(p);
+    return problem(why, ITR_PINS_LOCKED, where, len, dir, err);
+  }
+  *out = p;
+  return 0;
+}
+
+void itr_pins_close(struct itr_pins *p) {
+  if (!p)
+    return;
+  close(p->fd); /* and with it the lock */
+  free(p);
+}
+
+const char *itr_pins_dir(const struct itr_pins *p) {
+  return p->dir;
+}
+
+static void pin_path(const struct itr_pins *p, const char *name, char *buf,
+                     size_t len) {
+  snprintf(buf, len, "%s/%s", p->dir, name);
+}
+
+static int open_pin(const struct itr_pins *p, const char *name) {
+  char path[320];
+  int fd;
+
+  pin_path(p, name, path, sizeof(path));
+  fd = bpf_obj_get(path);
+  return fd < 0 ? -errno : fd;
+}
+
+int itr_pins_read_meta(struct itr_pins *p, struct iptraffic_meta *out) {
+  struct bpf_map_info info;
+  uint32_t info_len = sizeof(info), zero = 0;
+  int fd = open_pin(p, META_NAME), err = 0;
+
+  if (fd < 0)
+    return fd;
+  memset(&info, 0, sizeof(info));
+  if (bpf_obj_get_info_by_fd(fd, &info, &info_len) < 0)
+    err = -errno;
+  else if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(*out) ||
+           info.max_entries != 1)
+    err = -EPROTO; /* not a record this version can read */
+  else if (bpf_map_lookup_elem(fd, &zero, out) < 0)
+    err = -errno;
+  close(fd);
+  return err;
+}
+
+/* Written before it is pinned, so that no start ever finds an empty
+ * record. */
+int itr_pins_write_meta(struct itr_pins *p, const struct iptraffic_meta *m) {
+  uint32_t zero = 0;
+  int fd = open_pin(p, META_NAME), err = 0;
+  bool created = false;
+
+  if (fd == -ENOENT) {
+    fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "itr_meta", sizeof(zero),
+                        sizeof(*m), 1, NULL);
+    if (fd < 0)
+      return -errno;
+    created = true;
+  }
+  if (fd < 0)
+    return fd;
+  if (bpf_map_update_elem(fd, &zero, m, BPF_ANY) < 0)
+    err = -errno;
+  if (!err && created) {
+    char path[320];
+
+    pin_path(p, META_NAME, path, sizeof(path));
+    if (bpf_obj_pin(fd, path) < 0)
+      err = -errno;
+  }
+  close(fd);
+  return err;
+}
+
+bool itr_pins_have_tables(struct itr_pins *p) {
+  char path[320];
+
+  for (size_t i = 0; i < TABLES; i++) {
+    pin_path(p, table_names[i], path, sizeof(path));
+    if (access(path, F_OK) == 0)
+      return true;
+  }
+  pin_path(p, META_NAME, path, sizeof(path));
+  return access(path, F_OK) == 0;
+}
+
+static size_t count_keys(int fd) {
+  uint8_t key[sizeof(struct iptraffic_key)], next[sizeof(key)];
+  const void *prev = NULL;
+  size_t n = 0;
+
+  while (bpf_map_get_next_key(fd, prev, next) == 0) {
+    memcpy(key, next, sizeof(key));
+    prev = key;
+    n++;
+  }
+  return n;
+}
+
+size_t itr_pins_count_entries(struct itr_pins *p) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < 3; i++) { /* addr4, addr6, hot */
+    int fd = open_pin(p, table_names[i]);
+
+    if (fd >= 0) {
+      n += count_keys(fd);
+      close(fd);
+    }
+  }
+  return n;
+}
+
+int itr_pins_drop_tables(struct itr_pins *p) {
+  char path[320];
+  int err = 0;
+
+  for (size_t i = 0; i <= TABLES; i++) {
+    pin_path(p, i < TABLES ? table_names[i] : META_NAME, path, sizeof(path));
+    if (unlink(path) < 0 && errno != ENOENT)
+      err = -errno;
+  }
+  return err;
+}
+
+/* --- Carrying entries over ---------------------------------------------- */
+
+struct stash_table {
+  uint8_t *keys; /* key_size each */
+  struct itr_counters *counters;
+  size_t num;
+};
+
+struct itr_pins_stash {
+  struct stash_table t[3]; /* addr4, addr6, hot */
+};
+
+static const size_t stash_key_size[3] = {sizeof(struct iptraffic_key4),
+                                         sizeof(struct iptraffic_key),
+                                         sizeof(struct iptraffic_key)};
+
+void itr_pins_stash_free(struct itr_pins_stash *s) {
+  if (!s)
+    return;
+  for (int i = 0; i < 3; i++) {
+    free(s->t[i].keys);
+    free(s->t[i].counters);
+  }
+  free(s);
+}
+
+/* Reads every entry of fd, summing per-CPU values (ncpus of them) when
+ * percpu. */
+static int stash_table(int fd, size_t key_size, bool percpu, unsigned ncpus,
+                       struct stash_table *t) {
+  uint8_t key[sizeof(struct iptraffic_key)], next[sizeof(key)];
+  struct iptraffic_value *v = calloc(percpu ? ncpus : 1, sizeof(*v));
+  const void *prev = NULL;
+  size_t cap = count_keys(fd) + 1;
+  int err = 0;
+
+  t->keys = calloc(cap, key_size);
+  t->counters = calloc(cap, sizeof(*t->counters));
+  if (!v || !t->keys || !t->counters) {
+    free(v);
+    return -ENOMEM;
+  }
+  while (t->num < cap && bpf_map_get_next_key(fd, prev, next) == 0) {
+    memcpy(key, next, key_size);
+    prev = key;
+    if (bpf_map_lookup_elem(fd, key, v) < 0) {
+      if (errno == ENOENT)
+        continue;
+      err = -errno;
+      break;
+    }
+    memcpy(t->keys + t->num * key_size, key, key_size);
+    itr_percpu_sum(v, percpu ? ncpus : 1, &t->counters[t->num]);
+    t->num++;
+  }
+  free(v);
+  return err;
+}
+
+int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out) {
+  struct itr_pins_stash *s = calloc(1, sizeof(*s));
+  int ncpus = libbpf_num_possible_cpus();
+  int err = 0;
+
+  if (!s)
+    return -ENOMEM;
+  if (ncpus <= 0) {
+    free(s);
+    return ncpus < 0 ? ncpus : -EINVAL;
+  }
+  for (int i = 0; i < 3 && !err; i++) {
+    int fd = open_pin(p, table_names[i]);
+
+    if (fd == -ENOENT)
+      continue;
+    if (fd < 0) {
+      err = fd;
+      break;
+    }
+    err = stash_table(fd, stash_key_size[i], i == 2, (unsigned)ncpus, &s->t[i]);
+    close(fd);
+  }
+  if (err) {
+    itr_pins_stash_free(s);
+    return err;
+  }
+  *out = s;
+  return 0;
+}
+
+int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
+                     size_t *kept, size_t *dropped) {
+  const int fds[3] = {maps->addr4, maps->addr6, maps->hot};
+  int ncpus = libbpf_num_possible_cpus();
+  struct iptraffic_value *v;
+  int err = 0;
+
+  *kept = *dropped = 0;
+  v = calloc(ncpus > 0 ? (size_t)ncpus : 1, sizeof(*v));
+  if (!v) {
+    itr_pins_stash_free(s);
+    return -ENOMEM;
+  }
+  for (int i = 0; i < 3 && !err; i++) {
+    const struct stash_table *t = &s->t[i];
+
+    for (size_t k = 0; k < t->num; k++) {
+      const struct itr_counters *c = &t->counters[k];
+
+      /* Per CPU: the sum goes to the first CPU's slot. */
+      memset(v, 0, sizeof(*v) * (i == 2 ? (size_t)ncpus : 1));
+      v[0] = (struct iptraffic_value){c->rx_bytes, c->rx_packets, c->tx_bytes,
+                                      c->tx_packets};
+      if (bpf_map_update_elem(fds[i], t->keys + k * stash_key_size[i], v,
+                              BPF_NOEXIST) == 0) {
+        (*kept)++;
+      } else if (errno == E2BIG) {
+        (*dropped)++;
+      } else if (errno != EEXIST) {
+        err = -errno;
+        break;
+      }
+    }
+  }
+  free(v);
+  itr_pins_stash_free(s);
+  return err;
+}

@@ -1,0 +1,67 @@
+/*
+ * The state kept across restarts under PinPath, on a BPF filesystem: the
+ * directory and its lock, the metadata record, and the tables' pins.
+ *
+ * Functions return 0 or a negative errno; they do not log. Where a check
+ * fails on a path, the path is handed back for the message.
+ */
+#ifndef ITR_PINS_H
+#define ITR_PINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iptraffic.h"
+#include "loader.h"
+
+/* What itr_pins_open found wrong. */
+enum itr_pins_problem {
+  ITR_PINS_OK,
+  ITR_PINS_MOUNT,     /* /sys/fs/bpf is no BPF filesystem and mounting one
+                         there failed */
+  ITR_PINS_NOT_BPFFS, /* the path is not on a BPF filesystem */
+  ITR_PINS_MKDIR,     /* creating a directory failed */
+  ITR_PINS_OWNER,     /* the directory belongs to another user */
+  ITR_PINS_LOCKED,    /* another process holds the directory */
+};
+
+struct itr_pins;
+
+/* Opens (creating it, mode 0700) the directory dir and locks it for this
+ * process. A dir under /sys/fs/bpf gets a BPF filesystem mounted there
+ * first if there is none (as bpftool does). On failure *why says what and
+ * where (len bytes) on which path; *mounted says whether it mounted. */
+int itr_pins_open(const char *dir, struct itr_pins **out,
+                  enum itr_pins_problem *why, char *where, size_t len,
+                  bool *mounted);
+/* Releases the lock; the pins stay. */
+void itr_pins_close(struct itr_pins *p);
+
+const char *itr_pins_dir(const struct itr_pins *p);
+
+/* The pinned record, -ENOENT when there is none. */
+int itr_pins_read_meta(struct itr_pins *p, struct iptraffic_meta *out);
+/* Pins (or updates) the record. */
+int itr_pins_write_meta(struct itr_pins *p, const struct iptraffic_meta *m);
+
+/* Whether any table is pinned, and how many entries the pinned tables
+ * hold (for the messages). */
+bool itr_pins_have_tables(struct itr_pins *p);
+size_t itr_pins_count_entries(struct itr_pins *p);
+
+/* Unpins the tables and the record. */
+int itr_pins_drop_tables(struct itr_pins *p);
+
+/* The entries of the pinned tables, read while no program counts into
+ * them, to be written into tables of other sizes. */
+struct itr_pins_stash;
+int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out);
+/* Writes the stash into the tables in maps (new, empty); *kept and
+ * *dropped count the entries that found room and those that did not.
+ * Frees the stash. */
+int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
+                     size_t *kept, size_t *dropped);
+void itr_pins_stash_free(struct itr_pins_stash *s);
+
+#endif /* ITR_PINS_H */
