@@ -252,7 +252,7 @@ static void detach_iface(struct iface *ifc) {
 }
 
 static void log_attached(const struct iface *ifc) {
-  char hooks[128] = "";
+  char hooks[256] = "";
   int n = 0;
 
   if (ifc->xdp.native_err)
@@ -281,8 +281,11 @@ static void log_attached(const struct iface *ifc) {
                   ifc->xdp.native ? "native" : "generic",
                   ifc->xdp.frags ? " (multi-buffer)" : "");
   if (ifc->tc.attached)
-    snprintf(hooks + n, sizeof(hooks) - (size_t)n, "%segress with %s",
-             n ? ", " : "", ifc->tc.legacy ? "tc (clsact)" : "tcx");
+    snprintf(hooks + n, sizeof(hooks) - (size_t)n, "%segress with %s%s",
+             n ? ", " : "", ifc->tc.legacy ? "tc (clsact)" : "tcx",
+             ifc->tc.replaced ? " (in place of the filter an earlier "
+                                "collectd left counting)"
+                              : "");
   INFO(LOG_PREFIX "interface %s (ifindex %d): counting %s", ifc->name,
        ifc->ifindex, hooks);
 }

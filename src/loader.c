@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
@@ -322,61 +323,154 @@ int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len) {
 
 /* --- Egress: tcx or clsact ------------------------------------------------ */
 
-/* Counts the filters on the interface's clsact qdisc (both hooks), with
- * an RTM_GETTFILTER dump per hook. */
-static int clsact_filters(int ifindex) {
-  static const uint32_t parents[] = {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
-                                     TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)};
+/* One filter of a dump: its handle, priority and, for a bpf filter, its
+ * program's id (0 for other filters). */
+struct filter_info {
+  uint32_t handle;
+  uint32_t priority;
+  uint32_t prog_id;
+};
+
+typedef void (*filter_fn)(const struct filter_info *f, void *ctx);
+
+/* The program id of a cls_bpf filter's attributes, or 0. */
+static uint32_t bpf_filter_prog_id(const struct tcmsg *t, size_t len) {
+  const struct rtattr *a =
+      (const struct rtattr *)((const char *)t + NLMSG_ALIGN(sizeof(*t)));
+  const struct rtattr *options = NULL;
+  bool is_bpf = false;
+  int left = (int)len - (int)NLMSG_ALIGN(sizeof(*t));
+
+  for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    if (a->rta_type == TCA_KIND)
+      is_bpf = strncmp(RTA_DATA(a), "bpf", RTA_PAYLOAD(a)) == 0 &&
+               RTA_PAYLOAD(a) >= 4;
+    else if (a->rta_type == TCA_OPTIONS)
+      options = a;
+  }
+  if (!is_bpf || !options)
+    return 0;
+  left = (int)RTA_PAYLOAD(options);
+  for (a = RTA_DATA(options); RTA_OK(a, left); a = RTA_NEXT(a, left))
+    if (a->rta_type == TCA_BPF_ID && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+      return *(const uint32_t *)RTA_DATA(a);
+  return 0;
+}
+
+/* Calls fn for each filter on the interface's clsact qdisc under parent
+ * (ingress or egress), with an RTM_GETTFILTER dump. Returns the number of
+ * filters or a negative errno. */
+static int dump_filters(int ifindex, uint32_t parent, filter_fn fn, void *ctx) {
+  struct {
+    struct nlmsghdr nh;
+    struct tcmsg tc;
+  } req = {
+      .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
+             .nlmsg_type = RTM_GETTFILTER,
+             .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+             .nlmsg_seq = 1},
+      .tc = {.tcm_family = AF_UNSPEC,
+             .tcm_ifindex = ifindex,
+             .tcm_parent = parent},
+  };
   char buf[8192];
+  bool done = false;
   int fd, count = 0, err = 0;
 
   fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0)
     return -errno;
-  for (size_t p = 0; p < sizeof(parents) / sizeof(parents[0]) && !err; p++) {
-    struct {
-      struct nlmsghdr nh;
-      struct tcmsg tc;
-    } req = {
-        .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
-               .nlmsg_type = RTM_GETTFILTER,
-               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-               .nlmsg_seq = (uint32_t)p + 1},
-        .tc = {.tcm_family = AF_UNSPEC,
-               .tcm_ifindex = ifindex,
-               .tcm_parent = parents[p]},
-    };
-    bool done = false;
+  if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
+    err = -errno;
+  while (!done && !err) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    struct nlmsghdr *nh = (struct nlmsghdr *)buf;
 
-    if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+    if (n < 0) {
       err = -errno;
       break;
     }
-    while (!done && !err) {
-      ssize_t n = recv(fd, buf, sizeof(buf), 0);
-      struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-
-      if (n < 0) {
-        err = -errno;
+    for (; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
+      if (nh->nlmsg_type == NLMSG_DONE) {
+        done = true;
         break;
       }
-      for (; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-        if (nh->nlmsg_type == NLMSG_DONE) {
-          done = true;
-          break;
-        }
-        if (nh->nlmsg_type == NLMSG_ERROR) {
-          const struct nlmsgerr *e = NLMSG_DATA(nh);
-          err = e->error;
-          break;
-        }
-        if (nh->nlmsg_type == RTM_NEWTFILTER)
-          count++;
+      if (nh->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr *e = NLMSG_DATA(nh);
+        err = e->error;
+        break;
+      }
+      if (nh->nlmsg_type == RTM_NEWTFILTER) {
+        const struct tcmsg *t = NLMSG_DATA(nh);
+        struct filter_info f = {
+            .handle = t->tcm_handle,
+            .priority = TC_H_MAJ(t->tcm_info) >> 16,
+            .prog_id = bpf_filter_prog_id(t, nh->nlmsg_len - NLMSG_HDRLEN)};
+
+        /* The dump lists a chain's filter once per priority with handle
+         * 0 first; only real filters count. */
+        if (t->tcm_handle == 0)
+          continue;
+        count++;
+        if (fn)
+          fn(&f, ctx);
       }
     }
   }
   close(fd);
   return err ? err : count;
+}
+
+/* Counts the filters on the interface's clsact qdisc (both hooks). */
+static int clsact_filters(int ifindex) {
+  int in = dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), NULL,
+                        NULL);
+  int out = dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), NULL,
+                         NULL);
+
+  if (in < 0)
+    return in;
+  return out < 0 ? out : in + out;
+}
+
+/* Whether program prog_id counts into l's tables: a program of this
+ * plugin that an earlier collectd with the same PinPath left attached. */
+static bool prog_is_ours(const struct itr_loader *l, uint32_t prog_id) {
+  struct bpf_map_info mi;
+  struct bpf_prog_info pi;
+  uint32_t ids[16], mlen = sizeof(mi), plen = sizeof(pi);
+  bool ours = false;
+  int fd;
+
+  memset(&mi, 0, sizeof(mi));
+  if (bpf_obj_get_info_by_fd(itr_loader_map_fd(l), &mi, &mlen) < 0)
+    return false;
+  fd = bpf_prog_get_fd_by_id(prog_id);
+  if (fd < 0)
+    return false;
+  memset(&pi, 0, sizeof(pi));
+  pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+  pi.map_ids = (uint64_t)(unsigned long)ids;
+  if (bpf_obj_get_info_by_fd(fd, &pi, &plen) == 0)
+    for (uint32_t i = 0; i < pi.nr_map_ids && i < 16; i++)
+      ours |= ids[i] == mi.id;
+  close(fd);
+  return ours;
+}
+
+struct own_filter {
+  const struct itr_loader *l;
+  struct filter_info found;
+  bool have;
+};
+
+static void match_own(const struct filter_info *f, void *ctx) {
+  struct own_filter *o = ctx;
+
+  if (!o->have && f->prog_id && prog_is_ours(o->l, f->prog_id)) {
+    o->found = *f;
+    o->have = true;
+  }
 }
 
 int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
@@ -405,6 +499,20 @@ int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
   if (err && err != -EEXIST)
     return err;
   a->created_qdisc = err == 0;
+  if (!a->created_qdisc) {
+    /* A filter of ours that a killed collectd left counting into the same
+     * pinned tables is replaced in place: else both would count. */
+    struct own_filter own = {.l = l};
+
+    dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), match_own,
+                 &own);
+    if (own.have) {
+      opts.handle = own.found.handle;
+      opts.priority = own.found.priority;
+      opts.flags = BPF_TC_F_REPLACE;
+      a->replaced = true;
+    }
+  }
   err = bpf_tc_attach(&hook, &opts);
   if (err) {
     itr_tc_detach(a);

@@ -114,13 +114,18 @@ struct itr_tc_attachment {
   bool attached;
   bool legacy;        /* a cls_bpf filter on a clsact qdisc */
   bool created_qdisc; /* the plugin created that clsact qdisc */
+  bool replaced;      /* it replaced a filter of an earlier collectd that
+                         counted into the same pinned tables */
   uint32_t handle;    /* of the filter */
   uint32_t priority;
 };
 
 /* Attaches the egress program: as a tcx link where the kernel has them
  * (allow_tcx), else as a filter on the interface's clsact qdisc, creating
- * the qdisc if there is none. Never replaces an existing filter. */
+ * the qdisc if there is none. Never replaces another tool's filter; a
+ * filter of this plugin whose program counts into the same tables (left
+ * by a collectd that was killed, with the tables pinned) is replaced in
+ * place. */
 int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
                   struct itr_tc_attachment *a);
 

@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -951,6 +953,94 @@ static void test_jumbo(const char *send_if, const char *recv_if,
   live_close(&lv);
 }
 
+/* A collectd killed with its tables pinned: before tcx (6.6) its egress
+ * filter stays attached and goes on counting into the pinned tables. The
+ * next start, reusing them, replaces that filter in place instead of
+ * adding a second one that would count every frame again. */
+static void test_restart(const char *send_if) {
+  char dir[] = "/tmp/itr-pins-XXXXXX";
+  int ifindex = (int)if_nametoindex(send_if);
+  const struct itr_loader_opts opts = {.ipv4 = CAPACITY,
+                                       .ipv6 = CAPACITY,
+                                       .interfaces = ITR_LOADER_INTERFACES,
+                                       .pin_dir = dir};
+  struct itr_tc_attachment first, second;
+  struct itr_loader *a, *b;
+  struct itr_reader *reader;
+  struct itr_table *table;
+  struct itr_maps maps;
+  struct sender sender;
+  struct iptraffic_key key;
+  const struct itr_entry *e;
+  uint8_t frame[256];
+  size_t len = build(cases[0].what, &cases[0].spec, frame, sizeof(frame));
+  uint64_t want = 0;
+  int err;
+
+  if (mkdir("/tmp", 01777) < 0 && errno != EEXIST) /* the guest has none */
+    die("mkdir /tmp", errno);
+  if (!mkdtemp(dir))
+    die("mkdtemp", errno);
+  if (mount("bpf", dir, "bpf", 0, "mode=0700") < 0)
+    die("mounting a BPF filesystem for the pins", errno);
+  sender_open(&sender, ifindex);
+  pin_cpu(0);
+
+  err = itr_loader_open_config(&a, &opts, NULL);
+  if (err)
+    die("loading with pinned tables", err);
+  err = itr_tc_attach(a, ifindex, false, &first);
+  if (err)
+    die("attaching the egress filter", err);
+  EXPECT(!first.replaced, "restart: the first filter replaced something");
+  for (int i = 0; i < 3; i++)
+    want += 1 + send_frame(&sender, frame, len);
+  /* Killed: every descriptor closed, nothing detached. */
+  itr_loader_close(a);
+  for (int i = 0; i < 2; i++)
+    want += 1 + send_frame(&sender, frame, len);
+
+  err = itr_loader_open_config(&b, &opts, NULL);
+  if (err)
+    die("loading again with the pinned tables", err);
+  err = itr_tc_attach(b, ifindex, false, &second);
+  if (err)
+    die("attaching the egress filter again", err);
+  EXPECT(second.replaced && second.handle == first.handle &&
+             second.priority == first.priority,
+         "restart: the earlier filter (handle %x, priority %u) was not "
+         "replaced in place (handle %x, priority %u, replaced %d)",
+         first.handle, first.priority, second.handle, second.priority,
+         second.replaced);
+  for (int i = 0; i < 4; i++)
+    want += 1 + send_frame(&sender, frame, len);
+  usleep(100000);
+
+  itr_loader_maps(b, &maps);
+  table = itr_table_new(CAPACITY * 2 + 1024);
+  err = table ? itr_reader_new(&reader, &maps) : -ENOMEM;
+  if (err)
+    die("reading the pinned tables", err);
+  err = itr_reader_pass(reader, table, 1);
+  EXPECT(err == 0, "restart: reader pass: %s", strerror(-err));
+  key = addr_key((uint32_t)ifindex, cases[0].spec.src);
+  e = itr_table_find(table, &key);
+  EXPECT(e && e->counters.tx_packets == want,
+         "restart: %s sent %llu packets through both filters, want %llu "
+         "(counted once each)",
+         key_text(&key), e ? (unsigned long long)e->counters.tx_packets : 0,
+         (unsigned long long)want);
+
+  err = itr_tc_detach(&second);
+  EXPECT(err == 0, "restart: detaching: %s", strerror(-err));
+  itr_reader_free(reader);
+  itr_table_free(table);
+  itr_loader_close(b);
+  close(sender.fd);
+  if (umount(dir) < 0 || rmdir(dir) < 0)
+    die("removing the pins' BPF filesystem", errno);
+}
+
 int main(int argc, char **argv) {
   struct features f;
   struct utsname u;
@@ -973,6 +1063,7 @@ int main(int argc, char **argv) {
   printf("feature: xdp.frags programs (5.18): %s\n", yes_no(f.frags));
 
   test_veth(argv[1], argv[2], &f);
+  test_restart(argv[1]);
   test_jumbo(argv[1], argv[2], &f);
 
   printf("%d checks, %d failures\n", checks, failures);
