@@ -477,90 +477,114 @@ static void explain_pins_problem(enum itr_pins_problem why, const char *where,
   switch (why) {
   case ITR_PINS_MOUNT:
     ERROR(LOG_PREFIX "PinPath \"%s\": %s is no BPF filesystem and mounting "
-                     "one there failed (%s); mount it (mount -t bpf bpf %s), "
-                     "or set PinPath \"\" to keep no state across restarts",
+                     "one there failed (%s): counting without keeping the "
+                     "tables across restarts; mount it (mount -t bpf bpf %s) "
+                     "or set PinPath \"\"",
           cfg.pin_path, where, STRERROR(-err), where);
     break;
   case ITR_PINS_NOT_BPFFS:
-    ERROR(LOG_PREFIX "PinPath \"%s\" is not on a BPF filesystem: choose a "
+    ERROR(LOG_PREFIX "PinPath \"%s\" is not on a BPF filesystem: counting "
+                     "without keeping the tables across restarts; choose a "
                      "path under a bpffs mount such as /sys/fs/bpf, or set "
-                     "PinPath \"\" to keep no state across restarts",
+                     "PinPath \"\"",
           where);
     break;
   case ITR_PINS_OWNER:
     ERROR(LOG_PREFIX "PinPath \"%s\" belongs to another user; collectd runs "
-                     "as uid %u: remove it or give it to that user",
+                     "as uid %u: counting without keeping the tables across "
+                     "restarts; remove it or give it to that user",
           where, (unsigned)geteuid());
     break;
   case ITR_PINS_LOCKED:
     ERROR(LOG_PREFIX "PinPath \"%s\" is in use by another collectd (it holds "
-                     "the lock); give each instance a PinPath of its own",
+                     "the lock): not starting; give each instance a PinPath "
+                     "of its own",
           where);
     break;
   default:
-    ERROR(LOG_PREFIX "PinPath \"%s\": creating %s failed: %s", cfg.pin_path,
-          where, STRERROR(-err));
+    ERROR(LOG_PREFIX "PinPath \"%s\": creating or opening %s failed (%s): "
+                     "counting without keeping the tables across restarts",
+          cfg.pin_path, where, STRERROR(-err));
     break;
   }
 }
 
-/* Opens PinPath and decides what to do with what is pinned there: reuse
- * it, carry its entries over to tables of other sizes (*stash), or drop
- * it. Returns 0 or -1 (logged). */
+/* What iptraffic_init does with what is pinned under PinPath. */
+struct pin_plan {
+  bool reuse;                   /* load with the pins: the same tables */
+  bool replace;                 /* load without, then swap the pins */
+  enum itr_reuse why;           /* of replace */
+  size_t entries;               /* pinned before */
+  uint32_t old_table;           /* id of the pinned IPv4 table, or 0 */
+  struct itr_pins_stash *stash; /* RESIZE: the entries to carry over */
+};
+
+/* Opens PinPath and decides what to do with what is pinned there. Nothing
+ * is removed yet: until the new tables are loaded, the old ones stay.
+ * Returns 0 (pins is NULL when PinPath cannot be used: counting goes on
+ * without state) or -1 when the plugin must not start (locked). */
 static int prepare_pins(const struct itr_loader_opts *opts,
-                        struct itr_pins_stash **stash) {
+                        struct pin_plan *plan) {
   struct iptraffic_meta want, have;
   enum itr_pins_problem why;
   char where[256];
   bool mounted;
-  size_t entries;
   int err;
 
-  *stash = NULL;
+  memset(plan, 0, sizeof(*plan));
   err =
       itr_pins_open(cfg.pin_path, &pins, &why, where, sizeof(where), &mounted);
   if (err) {
     explain_pins_problem(why, where, err);
-    return -1;
+    pins = NULL;
+    return why == ITR_PINS_LOCKED ? -1 : 0;
   }
   if (mounted)
     INFO(LOG_PREFIX "mounted a BPF filesystem at /sys/fs/bpf for PinPath "
                     "\"%s\"",
          cfg.pin_path);
-  if (!itr_pins_have_tables(pins))
+  if (!itr_pins_have_tables(pins)) {
+    plan->reuse = true; /* libbpf creates and pins them */
     return 0;
+  }
   itr_meta_build(&cfg, opts->ipv4, opts->ipv6, itr_loader_hot_entries(opts),
                  &want);
-  entries = itr_pins_count_entries(pins);
+  plan->entries = itr_pins_count_entries(pins);
+  plan->old_table = itr_pins_table_id(pins);
+  plan->replace = true;
   err = itr_pins_read_meta(pins, &have);
   if (err) {
     WARNING(LOG_PREFIX "PinPath \"%s\" holds tables without a record this "
                        "version can read (%s): dropping them and their %zu "
                        "entries; counting starts from zero",
-            cfg.pin_path, STRERROR(-err), entries);
-    return itr_pins_drop_tables(pins) ? -1 : 0;
-  }
-  switch (itr_meta_compare(&have, &want)) {
-  case ITR_REUSE_SAME:
-    INFO(LOG_PREFIX "continuing the %zu entries pinned under \"%s\"", entries,
-         cfg.pin_path);
+            cfg.pin_path, STRERROR(-err), plan->entries);
+    plan->why = ITR_REUSE_SCHEMA;
     return 0;
+  }
+  plan->why = itr_meta_compare(&have, &want);
+  switch (plan->why) {
+  case ITR_REUSE_SAME:
+    plan->replace = false;
+    plan->reuse = true;
+    INFO(LOG_PREFIX "continuing the %zu entries pinned under \"%s\"",
+         plan->entries, cfg.pin_path);
+    break;
   case ITR_REUSE_SCHEMA:
     WARNING(LOG_PREFIX "PinPath \"%s\" holds tables of map schema %u; this "
                        "version reads schema %u and cannot migrate them: "
                        "dropping them and their %zu entries; counting starts "
                        "from zero",
             cfg.pin_path, have.schema_version, IPTRAFFIC_SCHEMA_VERSION,
-            entries);
+            plan->entries);
     break;
   case ITR_REUSE_RESHAPE:
     INFO(LOG_PREFIX "the options that shape keys (IPv4PrefixLength, "
                     "IPv6PrefixLength, Network) changed: starting fresh "
                     "tables under \"%s\" (%zu entries dropped)",
-         cfg.pin_path, entries);
+         cfg.pin_path, plan->entries);
     break;
   case ITR_REUSE_RESIZE:
-    err = itr_pins_stash(pins, stash);
+    err = itr_pins_stash(pins, &plan->stash);
     if (err) {
       ERROR(LOG_PREFIX "reading the tables pinned under \"%s\" failed: %s",
             cfg.pin_path, STRERROR(-err));
@@ -568,28 +592,22 @@ static int prepare_pins(const struct itr_loader_opts *opts,
     }
     break;
   }
-  err = itr_pins_drop_tables(pins);
-  if (err) {
-    ERROR(LOG_PREFIX "removing the old tables under \"%s\" failed: %s",
-          cfg.pin_path, STRERROR(-err));
-    itr_pins_stash_free(*stash);
-    *stash = NULL;
-    return -1;
-  }
   return 0;
 }
 
-/* After loading: the record, and the entries carried over. */
+/* After a successful load: the entries carried over, the old pins
+ * replaced by the new tables, the record last. Returns 0 or -1. */
 static int finish_pins(const struct itr_loader_opts *opts,
-                       struct itr_pins_stash *stash) {
+                       struct pin_plan *plan) {
   struct iptraffic_meta want;
   struct itr_maps maps;
   size_t kept, dropped;
   int err;
 
-  if (stash) {
+  if (plan->stash) {
     itr_loader_maps(loader, &maps);
-    err = itr_pins_restore(stash, &maps, &kept, &dropped);
+    err = itr_pins_restore(plan->stash, &maps, &kept, &dropped);
+    plan->stash = NULL;
     if (err) {
       ERROR(LOG_PREFIX "carrying the entries over to the new tables failed: "
                        "%s",
@@ -606,6 +624,16 @@ static int finish_pins(const struct itr_loader_opts *opts,
                       "carried all %zu entries over to the new tables",
            kept);
   }
+  if (plan->replace) {
+    err = itr_pins_drop_tables(pins);
+    if (!err)
+      err = itr_loader_pin(loader, cfg.pin_path);
+    if (err) {
+      ERROR(LOG_PREFIX "replacing the tables pinned under \"%s\" failed: %s",
+            cfg.pin_path, STRERROR(-err));
+      return -1;
+    }
+  }
   itr_meta_build(&cfg, opts->ipv4, opts->ipv6, itr_loader_hot_entries(opts),
                  &want);
   err = itr_pins_write_meta(pins, &want);
@@ -617,8 +645,41 @@ static int finish_pins(const struct itr_loader_opts *opts,
   return 0;
 }
 
+/* Keys of interface indexes that no configured interface has now (an
+ * interface removed from the configuration, or recreated while collectd
+ * was down) leave the reused tables before anything is attached. */
+static void forget_stale_interfaces(void) {
+  uint32_t now[ITR_MAX_INTERFACES];
+  size_t n = 0, i = 0;
+  struct itr_entry *entries;
+
+  for (size_t k = 0; k < cfg.interfaces_num; k++) {
+    unsigned idx = if_nametoindex(cfg.interfaces[k]);
+
+    if (idx)
+      now[n++] = idx;
+  }
+  if (itr_reader_pass(reader, table, CDTIME_T_TO_MS(cdtime())) != 0)
+    return;
+  entries = itr_table_entries(table);
+  while (i < itr_table_count(table)) {
+    struct iptraffic_key key = entries[i].key;
+    struct itr_counters last;
+    bool known = false;
+
+    for (size_t k = 0; k < n; k++)
+      known |= key.ifindex == now[k];
+    if (known) {
+      i++;
+      continue;
+    }
+    itr_reader_delete(reader, &key, &last);
+    itr_table_remove(table, &key); /* the last entry moves to i */
+  }
+}
+
 static int iptraffic_init(void) {
-  struct itr_pins_stash *stash = NULL;
+  struct pin_plan plan = {0};
   struct itr_loader_opts sizes = {0};
   struct itr_maps maps;
   uint32_t capacity;
@@ -650,24 +711,28 @@ static int iptraffic_init(void) {
     return -1;
   }
   if (cfg.pin_path[0]) {
-    if (prepare_pins(&sizes, &stash) < 0) {
+    if (prepare_pins(&sizes, &plan) < 0) {
       iptraffic_shutdown();
       return -1;
     }
-    sizes.pin_dir = cfg.pin_path;
+    if (pins && plan.reuse)
+      sizes.pin_dir = cfg.pin_path;
   }
   holding = true;
   err = itr_loader_open_config(&loader, &sizes, &cfg);
   release_held(err == -EPERM || err == -EACCES ? LOG_DEBUG : LOG_WARNING);
   if (err) {
     explain_load_error(err);
-    itr_pins_stash_free(stash);
+    itr_pins_stash_free(plan.stash); /* the old tables stay pinned */
     iptraffic_shutdown();
     return -1;
   }
-  if (pins && finish_pins(&sizes, stash) < 0) {
-    iptraffic_shutdown();
-    return -1;
+  if (pins) {
+    itr_loader_own(loader, plan.old_table);
+    if (finish_pins(&sizes, &plan) < 0) {
+      iptraffic_shutdown();
+      return -1;
+    }
   }
   table = itr_table_new(capacity);
   expired = calloc(capacity, sizeof(*expired));
@@ -683,6 +748,8 @@ static int iptraffic_init(void) {
     iptraffic_shutdown();
     return -1;
   }
+  if (pins && plan.entries)
+    forget_stale_interfaces();
 
   for (size_t i = 0; i < cfg.interfaces_num; i++) {
     struct iface *ifc = &ifaces[i];

@@ -26,9 +26,13 @@
 /* tcx attach types (Linux 6.6); older headers lack them. */
 #define ITR_BPF_TCX_EGRESS 47
 
+#define ITR_OWN_MAPS 4
+
 struct itr_loader {
   struct iptraffic_bpf *skel;
   bool has_frags;
+  uint32_t own_maps[ITR_OWN_MAPS]; /* earlier tables (see itr_loader_own) */
+  int own_maps_num;
 };
 
 static itr_print_fn print_fn;
@@ -87,14 +91,23 @@ uint32_t itr_loader_hot_entries(const struct itr_loader_opts *opts) {
                     IPTRAFFIC_HOT_ADDRS);
 }
 
-/* Pins the tables under dir (the skeleton's internal maps are not
- * state and stay unpinned). */
-static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
-  struct bpf_map *maps[] = {skel->maps.itr_addr4, skel->maps.itr_addr6,
-                            skel->maps.itr_hot, skel->maps.itr_hot_filter,
-                            skel->maps.itr_networks};
+/* The tables: what is pinned (the skeleton's internal maps are not state
+ * and stay unpinned). */
+#define TABLES 5
+static void tables(struct iptraffic_bpf *skel, struct bpf_map **out) {
+  out[0] = skel->maps.itr_addr4;
+  out[1] = skel->maps.itr_addr6;
+  out[2] = skel->maps.itr_hot;
+  out[3] = skel->maps.itr_hot_filter;
+  out[4] = skel->maps.itr_networks;
+}
 
-  for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+/* At load, libbpf reuses the tables pinned under dir, or pins new ones. */
+static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
+  struct bpf_map *maps[TABLES];
+
+  tables(skel, maps);
+  for (size_t i = 0; i < TABLES; i++) {
     char path[320];
     int err;
 
@@ -104,6 +117,27 @@ static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
       return err;
   }
   return 0;
+}
+
+int itr_loader_pin(struct itr_loader *l, const char *dir) {
+  struct bpf_map *maps[TABLES];
+
+  tables(l->skel, maps);
+  for (size_t i = 0; i < TABLES; i++) {
+    char path[320];
+    int err;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
+    err = bpf_map__pin(maps[i], path);
+    if (err)
+      return err;
+  }
+  return 0;
+}
+
+void itr_loader_own(struct itr_loader *l, uint32_t map_id) {
+  if (map_id && l->own_maps_num < ITR_OWN_MAPS)
+    l->own_maps[l->own_maps_num++] = map_id;
 }
 
 int itr_loader_open_config(struct itr_loader **out,
@@ -433,8 +467,9 @@ static int clsact_filters(int ifindex) {
   return out < 0 ? out : in + out;
 }
 
-/* Whether program prog_id counts into l's tables: a program of this
- * plugin that an earlier collectd with the same PinPath left attached. */
+/* Whether program prog_id counts into l's tables, or into earlier tables
+ * of the same PinPath (itr_loader_own): a program of this plugin that an
+ * earlier collectd left attached. */
 static bool prog_is_ours(const struct itr_loader *l, uint32_t prog_id) {
   struct bpf_map_info mi;
   struct bpf_prog_info pi;
@@ -452,8 +487,11 @@ static bool prog_is_ours(const struct itr_loader *l, uint32_t prog_id) {
   pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
   pi.map_ids = (uint64_t)(unsigned long)ids;
   if (bpf_obj_get_info_by_fd(fd, &pi, &plen) == 0)
-    for (uint32_t i = 0; i < pi.nr_map_ids && i < 16; i++)
+    for (uint32_t i = 0; i < pi.nr_map_ids && i < 16; i++) {
       ours |= ids[i] == mi.id;
+      for (int k = 0; k < l->own_maps_num; k++)
+        ours |= ids[i] == l->own_maps[k];
+    }
   close(fd);
   return ours;
 }

@@ -59,6 +59,15 @@ int itr_loader_open_config(struct itr_loader **out,
                            const struct itr_config *cfg);
 void itr_loader_close(struct itr_loader *l);
 
+/* Pins the tables under dir, by their names (after a load without
+ * pin_dir, once the tables pinned there before are gone). */
+int itr_loader_pin(struct itr_loader *l, const char *dir);
+
+/* Takes programs that use the map map_id (the IPv4 table of an earlier
+ * start with the same PinPath) for this plugin's own: the egress filter
+ * such a program holds is replaced in place, never doubled. */
+void itr_loader_own(struct itr_loader *l, uint32_t map_id);
+
 /* The maps of the loaded programs (bpf/iptraffic.h). */
 struct itr_maps {
   int addr4;      /* itr_addr4 */

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "hot.h"
 #include "pins.h"
 #include "table.h"
 
@@ -90,17 +91,20 @@ int itr_pins_open(const char *dir, struct itr_pins **out,
                   enum itr_pins_problem *why, char *where, size_t len,
                   bool *mounted) {
   struct itr_pins *p;
+  struct statfs sfs;
   struct stat st;
-  int err;
+  int err, fd;
 
   *why = ITR_PINS_OK;
   *mounted = false;
+  snprintf(where, len, "%s", dir);
   if (strlen(dir) >= sizeof(p->dir))
     return problem(why, ITR_PINS_MKDIR, where, len, dir, -ENAMETOOLONG);
   if (strncmp(dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) == 0 &&
       !on_bpffs(BPFFS_ROOT)) {
     /* No systemd (containers, minimal hosts): mount it, as bpftool does. */
-    if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") < 0)
+    if (mount("bpf", BPFFS_ROOT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=0700") < 0)
       return problem(why, ITR_PINS_MOUNT, where, len, BPFFS_ROOT, -errno);
     *mounted = true;
   }
@@ -109,28 +113,31 @@ int itr_pins_open(const char *dir, struct itr_pins **out,
   err = make_dirs(dir, why, where, len);
   if (err)
     return err;
-  if (stat(dir, &st) < 0)
+  /* Everything else on the directory itself, never through a link. */
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
     return problem(why, ITR_PINS_MKDIR, where, len, dir, -errno);
-  if (st.st_uid != geteuid())
-    return problem(why, ITR_PINS_OWNER, where, len, dir, -EPERM);
-  if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0)
-    return problem(why, ITR_PINS_MKDIR, where, len, dir, -errno);
+  if (fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != BPF_FS_MAGIC)
+    err = problem(why, ITR_PINS_NOT_BPFFS, where, len, dir, -ENOTSUP);
+  else if (fstat(fd, &st) < 0)
+    err = problem(why, ITR_PINS_MKDIR, where, len, dir, -errno);
+  else if (st.st_uid != geteuid())
+    err = problem(why, ITR_PINS_OWNER, where, len, dir, -EPERM);
+  else if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+    err = problem(why, ITR_PINS_MKDIR, where, len, dir, -errno);
+  else if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+    err = problem(why, ITR_PINS_LOCKED, where, len, dir, -errno);
+  if (err) {
+    close(fd);
+    return err;
+  }
   p = calloc(1, sizeof(*p));
-  if (!p)
+  if (!p) {
+    close(fd);
     return -ENOMEM;
+  }
   snprintf(p->dir, sizeof(p->dir), "%s", dir);
-  p->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (p->fd < 0) {
-    err = -errno;
-    free(p);
-    return problem(why, ITR_PINS_MKDIR, where, len, dir, err);
-  }
-  if (flock(p->fd, LOCK_EX | LOCK_NB) < 0) {
-    err = -errno;
-    close(p->fd);
-    free(p);
-    return problem(why, ITR_PINS_LOCKED, where, len, dir, err);
-  }
+  p->fd = fd;
   *out = p;
   return 0;
 }
@@ -247,16 +254,32 @@ size_t itr_pins_count_entries(struct itr_pins *p) {
   return n;
 }
 
+/* The record goes first: tables without one are never taken for a
+ * match, whatever is left of them. */
 int itr_pins_drop_tables(struct itr_pins *p) {
   char path[320];
   int err = 0;
 
   for (size_t i = 0; i <= TABLES; i++) {
-    pin_path(p, i < TABLES ? table_names[i] : META_NAME, path, sizeof(path));
+    pin_path(p, i == 0 ? META_NAME : table_names[i - 1], path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
       err = -errno;
   }
   return err;
+}
+
+uint32_t itr_pins_table_id(struct itr_pins *p) {
+  struct bpf_map_info info;
+  uint32_t len = sizeof(info), id = 0;
+  int fd = open_pin(p, table_names[0]);
+
+  if (fd < 0)
+    return 0;
+  memset(&info, 0, sizeof(info));
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+    id = info.id;
+  close(fd);
+  return id;
 }
 
 /* --- Carrying entries over ---------------------------------------------- */
@@ -349,6 +372,21 @@ int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out) {
   return 0;
 }
 
+/* Writes a hot key's counters (v[0]) into its family's shared table. */
+static int to_shared(const struct itr_maps *maps,
+                     const struct iptraffic_key *key,
+                     const struct iptraffic_value *v) {
+  struct iptraffic_key4 k4;
+
+  if (key->kind == IPTRAFFIC_KIND_IPV4) {
+    if (itr_key4_encode(key, &k4) < 0)
+      return -EINVAL;
+    return bpf_map_update_elem(maps->addr4, &k4, v, BPF_NOEXIST) < 0 ? -errno
+                                                                     : 0;
+  }
+  return bpf_map_update_elem(maps->addr6, key, v, BPF_NOEXIST) < 0 ? -errno : 0;
+}
+
 int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
                      size_t *kept, size_t *dropped) {
   const int fds[3] = {maps->addr4, maps->addr6, maps->hot};
@@ -375,6 +413,13 @@ int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
       if (bpf_map_update_elem(fds[i], t->keys + k * stash_key_size[i], v,
                               BPF_NOEXIST) == 0) {
         (*kept)++;
+      } else if (errno == E2BIG && i == 2 &&
+                 to_shared(
+                     maps,
+                     (const struct iptraffic_key *)(t->keys +
+                                                    k * stash_key_size[i]),
+                     v) == 0) {
+        (*kept)++; /* no room in the hot table: its shared one sums too */
       } else if (errno == E2BIG) {
         (*dropped)++;
       } else if (errno != EEXIST) {

@@ -50,8 +50,12 @@ int itr_pins_write_meta(struct itr_pins *p, const struct iptraffic_meta *m);
 bool itr_pins_have_tables(struct itr_pins *p);
 size_t itr_pins_count_entries(struct itr_pins *p);
 
-/* Unpins the tables and the record. */
+/* Unpins the record, then the tables. */
 int itr_pins_drop_tables(struct itr_pins *p);
+
+/* The id of the pinned IPv4 table, 0 if there is none: programs left
+ * attached by an earlier collectd are known by the tables they use. */
+uint32_t itr_pins_table_id(struct itr_pins *p);
 
 /* The entries of the pinned tables, read while no program counts into
  * them, to be written into tables of other sizes. */

@@ -8,15 +8,19 @@
 #     every counter where it was (no reset), one INFO line;
 #   - a second collectd with the same PinPath refuses with one ERROR and
 #     keeps running, the first one counts on;
-#   - a larger MaxEntries carries the entries over; IPv4PrefixLength
-#     changed starts fresh tables; a record of another schema version is
-#     dropped with one WARNING; a PinPath that is not on a BPF filesystem
-#     is one ERROR naming it.
+#   - a larger MaxEntries carries the entries over, those of the per-CPU
+#     table of the node's own addresses too (vb's 10.6.0.2); a smaller one
+#     says with one WARNING how many did not fit; a <Network> block added
+#     starts fresh tables; a record of another schema version is dropped
+#     with one WARNING; a PinPath that is not on a BPF filesystem is one
+#     ERROR naming it, and the plugin counts on without state.
 # While collectd is down nothing is attached, so frames sent then are not
 # counted (the frames of the gap are lost): the counts checked here say so.
 
-if [ "$(id -u)" -eq 0 ] && [ -z "${ITR_OWN_MOUNTS:-}" ]; then
-  exec env ITR_OWN_MOUNTS=1 unshare --mount --propagation private "$0" "$@"
+# Re-run in a mount namespace of the test's own, unless already in one.
+if [ "$(id -u)" -eq 0 ] &&
+  [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+  exec unshare --mount --propagation private "$0" "$@"
 fi
 
 . "$(dirname "$0")/lib.sh"
@@ -25,8 +29,11 @@ itr_setup
 itr_require_sendframes
 itr_require_cmd nsenter bpftool
 itr_veth_pair
+ip -n "$ITR_NS_B" addr add 10.6.0.2/24 dev vb # the node's own address
 ITR_COLLECTD_NSENTER=1
 
+[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] ||
+  itr_fail "not in a mount namespace of the test's own"
 # This mount namespace's /sys/fs/bpf: no BPF filesystem, as on a host
 # without systemd.
 if mountpoint -q /sys/fs/bpf; then
@@ -47,11 +54,15 @@ send() { # count
   END=$(date +%s)
 }
 
-expect_tx() { # what series packets
+# The peer's 10.6.0.1 (shared table) sent and vb's own 10.6.0.2 (per-CPU
+# table) received them.
+expect() { # what packets [series of 10.6.0.1]
   local got
   itr_csv_settle iptraffic-vb "$END"
-  got=$(itr_csv_value iptraffic-vb "$2" tx)
-  itr_check "$1: $2 tx packets" "$got" "$3"
+  got=$(itr_csv_value iptraffic-vb "${3:-if_packets-10.6.0.1}" tx)
+  itr_check "$1: ${3:-if_packets-10.6.0.1} tx packets" "$got" "$2"
+  got=$(itr_csv_value iptraffic-vb if_packets-10.6.0.2 rx)
+  itr_check "$1: if_packets-10.6.0.2 rx packets" "$got" "${4:-$2}"
 }
 
 start() {
@@ -73,7 +84,7 @@ for t in itr_addr4 itr_addr6 itr_hot itr_hot_filter itr_networks meta; do
   [ -e "$PIN/$t" ] || itr_mismatch "$PIN/$t is not pinned"
 done
 send 10
-expect_tx "first start" if_packets-10.6.0.1 10
+expect "first start" 10
 
 # --- kill -9, restart: the counters continue ------------------------------------
 
@@ -84,14 +95,14 @@ send 7 # nothing counts while collectd is down
 start
 log_has "continuing the " || itr_mismatch "no INFO line about continuing"
 send 5
-expect_tx "after kill -9" if_packets-10.6.0.1 15
+expect "after kill -9" 15
 
 # --- clean stop, restart ---------------------------------------------------------
 
 itr_collectd_stop
 start
 send 3
-expect_tx "after a clean restart" if_packets-10.6.0.1 18
+expect "after a clean restart" 18
 
 # --- a second instance with the same PinPath is refused -------------------------
 
@@ -110,7 +121,7 @@ itr_check "ERROR lines of the second instance" \
 itr_collectd_stop
 ITR_COLLECTD_PID=$first_pid ITR_LOG=$first_log ITR_CONF=$ITR_TMP/collectd.conf
 send 2
-expect_tx "the first instance counts on" if_packets-10.6.0.1 20
+expect "the first instance counts on" 20
 itr_collectd_stop
 ! itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP left on vb after the stop"
 
@@ -120,17 +131,21 @@ conf "  MaxEntries 4096"
 start
 log_has "carried all " || itr_mismatch "no INFO line about carrying entries over"
 send 1
-expect_tx "after MaxEntries 4096" if_packets-10.6.0.1 21
+expect "after MaxEntries 4096" 21
 itr_collectd_stop
 
 # --- options that shape keys: fresh tables ---------------------------------------
 
+# A block that changes no key of this traffic: the tables start afresh
+# all the same (a kept table would show 21 + 4).
 conf "  MaxEntries 4096
-  IPv4PrefixLength 24"
+  <Network \"192.0.2.0/24\">
+    PrefixLength 24
+  </Network>"
 start
 log_has "starting fresh tables" || itr_mismatch "no INFO line about fresh tables"
 send 4
-expect_tx "after IPv4PrefixLength 24" if_packets-10.6.0.0_24 4
+expect "after a Network block" 4
 itr_collectd_stop
 
 # --- a record of another schema version: dropped with a WARNING ------------------
@@ -149,16 +164,72 @@ log_has "holds tables of map schema 2" || itr_mismatch "no WARNING about schema 
 itr_check "WARNING lines about the schema" \
   "$(grep -c '\[warning\] iptraffic plugin: PinPath.*schema 2' "$ITR_LOG")" 1
 send 2
-expect_tx "after the schema WARNING" if_packets-10.6.0.0_24 2
+expect "after the schema WARNING" 2
+
+# --- a smaller MaxEntries: what did not fit, in one WARNING ------------------------
+
+for i in $(seq 1 20); do
+  ip netns exec "$ITR_NS_A" "$ITR_SENDFRAMES" --dst-mac "$ITR_VB_MAC" va \
+    "src=10.6.1.$i,dst=10.6.0.2,payload=60,count=1" >>"$ITR_TMP/sent.out" ||
+    itr_fail "sendframes failed"
+done
+END=$(date +%s)
+itr_csv_settle iptraffic-vb "$END"
+itr_collectd_stop
+conf "  MaxEntries 16
+  <Network \"192.0.2.0/24\">
+    PrefixLength 24
+  </Network>"
+start
+# 21 IPv4 addresses in the shared table for 16 entries: 5 do not fit.
+# The per-CPU table (vb's own address and the 3 special instances) is
+# carried over whole.
+log_has "did not fit and were dropped" || itr_mismatch "no WARNING about entries that did not fit"
+grep -q "carried 20 entries over to the new tables; 5 did not fit" "$ITR_LOG" ||
+  itr_mismatch "the WARNING does not say 20 kept and 5 dropped: $(grep carried "$ITR_LOG")"
+send 1
+itr_csv_settle iptraffic-vb "$END"
+itr_check "after MaxEntries 16: if_packets-10.6.0.2 rx packets" \
+  "$(itr_csv_value iptraffic-vb if_packets-10.6.0.2 rx)" 23
+itr_collectd_stop
+
+# --- vb recreated while collectd is down: its old keys go ----------------------------
+
+old_index=$(ip -n "$ITR_NS_B" -o link show dev vb | cut -d: -f1)
+ip -n "$ITR_NS_A" link del va
+ip link add va netns "$ITR_NS_A" type veth peer name vb netns "$ITR_NS_B"
+itr_quiet_dev "$ITR_NS_A" va
+itr_quiet_dev "$ITR_NS_B" vb
+ip -n "$ITR_NS_A" link set va up
+ip -n "$ITR_NS_B" link set vb up
+ip -n "$ITR_NS_B" addr add 10.6.0.2/24 dev vb
+ITR_VB_MAC=$(ip -n "$ITR_NS_B" -o link show dev vb |
+  sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p')
+new_index=$(ip -n "$ITR_NS_B" -o link show dev vb | cut -d: -f1)
+[ "$new_index" != "$old_index" ] || itr_fail "vb came back with the same index"
+start
+send 2
+expect "vb recreated" 2
+# Nothing of the old index is left in the tables: 10.6.0.1, the special
+# keys and 10.6.0.2 of the new index only.
+stale=$(bpftool -j map dump pinned "$PIN/itr_hot" | python3 -c '
+import json, sys
+old = int(sys.argv[1])
+print(sum(1 for e in json.load(sys.stdin)
+          if e.get("formatted", e)["key"]["ifindex"] == old))' "$old_index")
+itr_check "keys of the old index in the per-CPU table" "$stale" 0
 itr_collectd_stop
 
 # --- a PinPath that is not on a BPF filesystem -----------------------------------
 
 itr_write_conf "$ITR_TMP/collectd.conf" "  Interface \"vb\"
   PinPath \"$ITR_TMP/not-bpffs\""
-itr_collectd_start
-itr_wait_for 10 "the ERROR about PinPath" log_has "is not on a BPF filesystem"
+start
+log_has "is not on a BPF filesystem" || itr_mismatch "no ERROR about PinPath"
 grep -qF "$ITR_TMP/not-bpffs" "$ITR_LOG" || itr_mismatch "the ERROR does not name the path"
+[ ! -e "$ITR_TMP/not-bpffs" ] || itr_mismatch "$ITR_TMP/not-bpffs was created"
+send 3 # counted, from zero: no state
+expect "without state" 3
 itr_collectd_stop
 
 rm -rf "$PIN"

@@ -235,13 +235,14 @@ check_csv() { # label series column want
 run_and_check root 5
 
 # The same as an unprivileged user with only the capabilities that
-# contrib/systemd.md lists, and a PinPath of that user's on a BPF
-# filesystem prepared by root (as the systemd unit there does).
+# contrib/systemd.md lists, and its PinPath on a BPF filesystem of its own
+# that root mounted for it, as the drop-in there does.
 bpffs=$ITR_TMP/bpffs
 mkdir -p "$bpffs"
-mount -t bpf bpf "$bpffs" || itr_fail "mounting a BPF filesystem on $bpffs failed"
+mount -t bpf -o mode=0700 bpf "$bpffs" ||
+  itr_fail "mounting a BPF filesystem on $bpffs failed"
 ITR_MOUNTS+=("$bpffs")
-install -d -o nobody -m 0700 "$bpffs/iptraffic"
+chown nobody:nogroup "$bpffs"
 sed -i "s|^\([[:space:]]*\)PinPath .*|\1PinPath \"$bpffs/iptraffic\"|" \
   "$confd/iptraffic.conf"
 [ "$(grep -c "PinPath" "$confd/iptraffic.conf")" = 1 ] &&
