@@ -467,33 +467,41 @@ static int clsact_filters(int ifindex) {
   return out < 0 ? out : in + out;
 }
 
+/* Whether program prog_id uses one of the n maps of ids. */
+static bool prog_uses_maps(uint32_t prog_id, const uint32_t *ids, int n) {
+  struct bpf_prog_info pi;
+  uint32_t maps[16] = {0}, plen = sizeof(pi);
+  bool uses = false;
+  int fd = bpf_prog_get_fd_by_id(prog_id);
+
+  if (fd < 0)
+    return false;
+  memset(&pi, 0, sizeof(pi));
+  pi.nr_map_ids = sizeof(maps) / sizeof(maps[0]);
+  pi.map_ids = (uint64_t)(unsigned long)maps;
+  if (bpf_obj_get_info_by_fd(fd, &pi, &plen) == 0)
+    for (uint32_t i = 0; i < pi.nr_map_ids && i < 16; i++)
+      for (int k = 0; k < n; k++)
+        uses |= ids[k] && maps[i] == ids[k];
+  close(fd);
+  return uses;
+}
+
 /* Whether program prog_id counts into l's tables, or into earlier tables
  * of the same PinPath (itr_loader_own): a program of this plugin that an
  * earlier collectd left attached. */
 static bool prog_is_ours(const struct itr_loader *l, uint32_t prog_id) {
+  uint32_t ids[ITR_OWN_MAPS + 1];
   struct bpf_map_info mi;
-  struct bpf_prog_info pi;
-  uint32_t ids[16], mlen = sizeof(mi), plen = sizeof(pi);
-  bool ours = false;
-  int fd;
+  uint32_t mlen = sizeof(mi);
+  int n = 0;
 
   memset(&mi, 0, sizeof(mi));
-  if (bpf_obj_get_info_by_fd(itr_loader_map_fd(l), &mi, &mlen) < 0)
-    return false;
-  fd = bpf_prog_get_fd_by_id(prog_id);
-  if (fd < 0)
-    return false;
-  memset(&pi, 0, sizeof(pi));
-  pi.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-  pi.map_ids = (uint64_t)(unsigned long)ids;
-  if (bpf_obj_get_info_by_fd(fd, &pi, &plen) == 0)
-    for (uint32_t i = 0; i < pi.nr_map_ids && i < 16; i++) {
-      ours |= ids[i] == mi.id;
-      for (int k = 0; k < l->own_maps_num; k++)
-        ours |= ids[i] == l->own_maps[k];
-    }
-  close(fd);
-  return ours;
+  if (bpf_obj_get_info_by_fd(itr_loader_map_fd(l), &mi, &mlen) == 0)
+    ids[n++] = mi.id;
+  for (int k = 0; k < l->own_maps_num; k++)
+    ids[n++] = l->own_maps[k];
+  return prog_uses_maps(prog_id, ids, n);
 }
 
 struct own_filter {
@@ -588,5 +596,85 @@ int itr_tc_detach(struct itr_tc_attachment *a) {
   }
   a->created_qdisc = false;
   a->attached = false;
+  return err;
+}
+
+/* --- What an earlier collectd left (the admin command) ------------------ */
+
+struct own_by_ids {
+  uint32_t map_id;
+  struct filter_info found;
+  bool have;
+};
+
+static void match_ids(const struct filter_info *f, void *ctx) {
+  struct own_by_ids *o = ctx;
+
+  if (!o->have && f->prog_id && prog_uses_maps(f->prog_id, &o->map_id, 1)) {
+    o->found = *f;
+    o->have = true;
+  }
+}
+
+int itr_find_own(int ifindex, uint32_t map_id, struct itr_own_hooks *out) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+  struct own_by_ids own = {.map_id = map_id};
+  uint32_t ids[8], count = 8;
+  LIBBPF_OPTS(bpf_prog_query_opts, tq, .prog_ids = ids, .prog_cnt = count);
+
+  memset(out, 0, sizeof(*out));
+  if (bpf_xdp_query(ifindex, 0, &xq) == 0) {
+    uint32_t id = xq.prog_id
+                      ? xq.prog_id
+                      : (xq.drv_prog_id ? xq.drv_prog_id : xq.skb_prog_id);
+
+    if (id && prog_uses_maps(id, &map_id, 1)) {
+      out->xdp_prog = id;
+      out->xdp_mode = xq.attach_mode;
+    }
+  }
+  if (bpf_prog_query_opts(ifindex, (enum bpf_attach_type)ITR_BPF_TCX_EGRESS,
+                          &tq) == 0)
+    for (uint32_t i = 0; i < tq.prog_cnt && i < 8; i++)
+      if (prog_uses_maps(ids[i], &map_id, 1))
+        out->tcx_prog = ids[i];
+  if (dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), match_ids,
+                   &own) > 0 &&
+      own.have) {
+    out->tc_prog = own.found.prog_id;
+    out->tc_handle = own.found.handle;
+    out->tc_priority = own.found.priority;
+  }
+  return 0;
+}
+
+int itr_detach_own(int ifindex, const struct itr_own_hooks *h) {
+  int err = 0;
+
+  if (h->xdp_prog) {
+    int fd = bpf_prog_get_fd_by_id(h->xdp_prog);
+    uint32_t mode = h->xdp_mode == XDP_ATTACHED_DRV   ? XDP_FLAGS_DRV_MODE
+                    : h->xdp_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+                    : h->xdp_mode == XDP_ATTACHED_HW  ? XDP_FLAGS_HW_MODE
+                                                      : 0;
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd);
+
+    if (fd < 0)
+      return -errno;
+    /* Only a program attached through netlink can go this way; one held
+     * by a BPF link goes with the process that holds the link. */
+    err = bpf_xdp_detach(ifindex, mode | XDP_FLAGS_REPLACE, &opts);
+    close(fd);
+    if (err)
+      return err;
+  }
+  if (h->tc_prog) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+                .attach_point = BPF_TC_EGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = h->tc_handle,
+                .priority = h->tc_priority);
+
+    err = bpf_tc_detach(&hook, &opts);
+  }
   return err;
 }

@@ -432,3 +432,77 @@ int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
   itr_pins_stash_free(s);
   return err;
 }
+
+/* --- For the admin command ------------------------------------------------ */
+
+int itr_pins_open_existing(const char *dir, struct itr_pins **out,
+                           bool *in_use) {
+  struct itr_pins *p;
+  struct statfs sfs;
+  int fd;
+
+  *in_use = false;
+  if (strlen(dir) >= sizeof(p->dir))
+    return -ENAMETOOLONG;
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != BPF_FS_MAGIC) {
+    close(fd);
+    return -ENOTSUP;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno != EWOULDBLOCK) {
+      int err = -errno;
+
+      close(fd);
+      return err;
+    }
+    *in_use = true;
+  }
+  p = calloc(1, sizeof(*p));
+  if (!p) {
+    close(fd);
+    return -ENOMEM;
+  }
+  snprintf(p->dir, sizeof(p->dir), "%s", dir);
+  p->fd = fd;
+  *out = p;
+  return 0;
+}
+
+int itr_pins_maps(struct itr_pins *p, struct itr_maps *m) {
+  int *slots[] = {&m->addr4, &m->addr6, &m->hot, &m->hot_filter};
+
+  for (size_t i = 0; i < 4; i++)
+    *slots[i] = open_pin(p, table_names[i]);
+  for (size_t i = 0; i < 4; i++)
+    if (*slots[i] < 0) {
+      int err = *slots[i];
+
+      itr_pins_close_maps(m);
+      return err;
+    }
+  return 0;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+void itr_pins_close_maps(struct itr_maps *m) {
+  close_fd(&m->addr4);
+  close_fd(&m->addr6);
+  close_fd(&m->hot);
+  close_fd(&m->hot_filter);
+}
+
+int itr_pins_remove(struct itr_pins *p) {
+  int err = itr_pins_drop_tables(p);
+
+  if (!err && rmdir(p->dir) < 0)
+    err = -errno;
+  return err;
+}

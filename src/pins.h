@@ -68,4 +68,21 @@ int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
                      size_t *kept, size_t *dropped);
 void itr_pins_stash_free(struct itr_pins_stash *s);
 
+/* --- For the admin command ------------------------------------------------ */
+
+/* Opens an existing PinPath without creating or mounting anything, and
+ * tries its lock: *in_use says that a running collectd holds it (the
+ * directory is then opened all the same, unlocked). -ENOENT when there is
+ * no such directory. */
+int itr_pins_open_existing(const char *dir, struct itr_pins **out,
+                           bool *in_use);
+
+/* Descriptors of the pinned tables (-1 where a table is missing), for the
+ * reader; itr_pins_close_maps closes them. */
+int itr_pins_maps(struct itr_pins *p, struct itr_maps *m);
+void itr_pins_close_maps(struct itr_maps *m);
+
+/* Removes the record, the tables and the directory. */
+int itr_pins_remove(struct itr_pins *p);
+
 #endif /* ITR_PINS_H */

@@ -86,6 +86,29 @@ done
 send 10
 expect "first start" 10
 
+# --- iptrafficctl, collectd running ------------------------------------------------
+
+# In collectd's network namespace, where the interface names are.
+CTL="nsenter --net=/run/netns/$ITR_NS_B $top_builddir/iptrafficctl --pin-path $PIN"
+status=$($CTL status) || itr_fail "iptrafficctl status failed"
+case $status in
+*"in use by a running collectd"*"map schema:      3"*"ingress XDP native"*) ;;
+*) itr_mismatch "iptrafficctl status: $status" ;;
+esac
+itr_check "iptrafficctl dump: 10.6.0.1 tx packets" \
+  "$($CTL dump | awk '$1 == "vb" && $2 == "10.6.0.1" { print $6 }')" 10
+itr_check "iptrafficctl dump --json: 10.6.0.2 rx packets" "$($CTL dump --json |
+  python3 -c '
+import json, sys
+print([e["rx_packets"] for e in json.load(sys.stdin)
+       if e["interface"] == "vb" and e["instance"] == "10.6.0.2"][0])')" 10
+if $CTL remove 2>"$ITR_TMP/ctl.err"; then
+  itr_mismatch "iptrafficctl remove went on while collectd runs"
+fi
+grep -q "in use by a running collectd" "$ITR_TMP/ctl.err" ||
+  itr_mismatch "iptrafficctl remove: $(cat "$ITR_TMP/ctl.err")"
+[ -e "$PIN/itr_addr4" ] || itr_mismatch "a refused remove removed something"
+
 # --- kill -9, restart: the counters continue ------------------------------------
 
 kill -KILL "$ITR_COLLECTD_PID"
@@ -232,7 +255,11 @@ send 3 # counted, from zero: no state
 expect "without state" 3
 itr_collectd_stop
 
-rm -rf "$PIN"
-[ ! -e "$PIN" ] || itr_mismatch "$PIN could not be removed"
+# --- iptrafficctl remove, collectd stopped -------------------------------------------
+
+$CTL remove >/dev/null || itr_mismatch "iptrafficctl remove failed"
+[ ! -e "$PIN" ] || itr_mismatch "iptrafficctl remove left $PIN"
+! itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP left on vb"
+$CTL status 2>/dev/null && itr_mismatch "iptrafficctl status after remove succeeded"
 itr_checks_done
 itr_log "ok: counters continue across kill -9 and restarts; resize, reshape, schema, lock and bpffs checked"

@@ -259,5 +259,14 @@ run_and_check "user nobody with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN" 7 \
 
 [ -e "$bpffs/iptraffic/itr_addr4" ] ||
   itr_mismatch "nothing pinned under $bpffs/iptraffic as user nobody"
+# The packaged admin command reads them without collectd (in collectd's
+# network namespace, where vb is).
+dumped=$(nsenter --net="/run/netns/$ITR_NS_B" /usr/sbin/iptrafficctl \
+  --pin-path "$bpffs/iptraffic" dump |
+  awk '$1 == "vb" && $2 == "10.0.0.2" { print $4 }')
+itr_check "iptrafficctl dump: 10.0.0.2 rx packets" "$dumped" 7
+/usr/sbin/iptrafficctl --pin-path "$bpffs/iptraffic" remove >/dev/null ||
+  itr_mismatch "iptrafficctl remove failed"
+[ ! -e "$bpffs/iptraffic" ] || itr_mismatch "iptrafficctl remove left $bpffs/iptraffic"
 itr_checks_done
 itr_log "ok: $(basename "$deb") built, lintian clean, installed and counting"

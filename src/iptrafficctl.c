@@ -1,0 +1,334 @@
+/*
+ * iptrafficctl: the state the iptraffic collectd plugin keeps across
+ * restarts, without collectd.
+ *
+ *   iptrafficctl [--pin-path DIR] status
+ *   iptrafficctl [--pin-path DIR] dump [--json]
+ *   iptrafficctl [--pin-path DIR] remove
+ *
+ * Exit status: 0, 1 on a failure (said on stderr), 2 on bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "loader.h"
+#include "pins.h"
+#include "plugin_config.h"
+#include "reader.h"
+#include "table.h"
+
+#define PROG "iptrafficctl"
+
+static void usage(FILE *to) {
+  fprintf(to, "usage: " PROG " [--pin-path DIR] status\n"
+              "       " PROG " [--pin-path DIR] dump [--json]\n"
+              "       " PROG " [--pin-path DIR] remove\n"
+              "The state of the collectd plugin iptraffic under DIR (its "
+              "PinPath,\ndefault " ITR_DEFAULT_PIN_PATH
+              "); see iptrafficctl(8).\n");
+}
+
+static int fail(const char *what, const char *dir, int err) {
+  fprintf(stderr, PROG ": %s %s: %s\n", what, dir, strerror(-err));
+  return 1;
+}
+
+static const char *kind_name(const struct iptraffic_key *k) {
+  return k->kind == IPTRAFFIC_KIND_IPV4   ? "ipv4"
+         : k->kind == IPTRAFFIC_KIND_IPV6 ? "ipv6"
+                                          : "special";
+}
+
+/* The interface of ifindex, or "#N" when no interface has it now. */
+static void if_text(uint32_t ifindex, char *buf, size_t len) {
+  char name[IF_NAMESIZE];
+
+  if (if_indextoname(ifindex, name))
+    snprintf(buf, len, "%s", name);
+  else
+    snprintf(buf, len, "#%u", ifindex);
+}
+
+/* JSON string: the texts here are interface names and address texts, but
+ * quote what needs quoting all the same. */
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      printf("\\u%04x", (unsigned char)*s);
+    else
+      putchar(*s);
+  }
+  putchar('"');
+}
+
+/* Reads every table into a snapshot. */
+static int read_tables(struct itr_pins *p, const struct iptraffic_meta *m,
+                       struct itr_table **out) {
+  struct itr_reader *r;
+  struct itr_maps maps;
+  struct itr_table *t;
+  int err = itr_pins_maps(p, &maps);
+
+  if (err)
+    return err;
+  t = itr_table_new((size_t)m->ipv4_entries + m->ipv6_entries + m->hot_entries +
+                    1);
+  err = t ? itr_reader_new(&r, &maps) : -ENOMEM;
+  if (!err) {
+    err = itr_reader_pass(r, t, 0);
+    itr_reader_free(r);
+  }
+  itr_pins_close_maps(&maps);
+  if (err) {
+    itr_table_free(t);
+    return err;
+  }
+  *out = t;
+  return 0;
+}
+
+static int dump(struct itr_pins *p, const struct iptraffic_meta *m, bool json) {
+  struct itr_table *t;
+  const struct itr_entry *e;
+  size_t n;
+  int err = read_tables(p, m, &t);
+
+  if (err)
+    return fail("reading the tables under", itr_pins_dir(p), err);
+  e = itr_table_entries(t);
+  n = itr_table_count(t);
+  if (json)
+    printf("[");
+  else
+    printf("%-16s %-44s %14s %12s %14s %12s\n", "interface", "instance",
+           "rx_bytes", "rx_packets", "tx_bytes", "tx_packets");
+  for (size_t i = 0; i < n; i++) {
+    char ifname[32], inst[ITR_INSTANCE_LEN];
+
+    if_text(e[i].key.ifindex, ifname, sizeof(ifname));
+    if (itr_key_format(&e[i].key, inst, sizeof(inst)) != 0)
+      snprintf(inst, sizeof(inst), "?");
+    if (json) {
+      printf("%s\n  {\"interface\": ", i ? "," : "");
+      json_string(ifname);
+      printf(", \"ifindex\": %u, \"kind\": \"%s\", \"instance\": ",
+             e[i].key.ifindex, kind_name(&e[i].key));
+      json_string(inst);
+      printf(", \"rx_bytes\": %llu, \"rx_packets\": %llu, \"tx_bytes\": %llu, "
+             "\"tx_packets\": %llu}",
+             (unsigned long long)e[i].counters.rx_bytes,
+             (unsigned long long)e[i].counters.rx_packets,
+             (unsigned long long)e[i].counters.tx_bytes,
+             (unsigned long long)e[i].counters.tx_packets);
+    } else {
+      printf("%-16s %-44s %14llu %12llu %14llu %12llu\n", ifname, inst,
+             (unsigned long long)e[i].counters.rx_bytes,
+             (unsigned long long)e[i].counters.rx_packets,
+             (unsigned long long)e[i].counters.tx_bytes,
+             (unsigned long long)e[i].counters.tx_packets);
+    }
+  }
+  if (json)
+    printf("%s]\n", n ? "\n" : "");
+  itr_table_free(t);
+  return 0;
+}
+
+/* The interfaces whose keys are in t, each once. */
+static size_t interfaces_of(struct itr_table *t, uint32_t *out, size_t max) {
+  const struct itr_entry *e = itr_table_entries(t);
+  size_t n = 0;
+
+  for (size_t i = 0; i < itr_table_count(t); i++) {
+    bool seen = false;
+
+    for (size_t k = 0; k < n; k++)
+      seen |= out[k] == e[i].key.ifindex;
+    if (!seen && n < max)
+      out[n++] = e[i].key.ifindex;
+  }
+  return n;
+}
+
+static const char *xdp_mode_name(uint8_t mode) {
+  return mode == 1 ? "native" : mode == 2 ? "generic" : "offloaded";
+}
+
+static int status(struct itr_pins *p, const struct iptraffic_meta *m,
+                  bool in_use) {
+  uint32_t ifs[1024];
+  struct itr_table *t;
+  size_t nifs, addresses = 0;
+  int err = read_tables(p, m, &t);
+
+  if (err)
+    return fail("reading the tables under", itr_pins_dir(p), err);
+  for (size_t i = 0; i < itr_table_count(t); i++)
+    addresses += !itr_key_is_special(&itr_table_entries(t)[i].key);
+  printf("PinPath:         %s (%s)\n", itr_pins_dir(p),
+         in_use ? "in use by a running collectd" : "no collectd holds it");
+  printf("map schema:      %u (this version reads %u)\n", m->schema_version,
+         (unsigned)IPTRAFFIC_SCHEMA_VERSION);
+  printf("capacity:        %u IPv4, %u IPv6, %u per-CPU entries\n",
+         m->ipv4_entries, m->ipv6_entries, m->hot_entries);
+  printf("key options:     IPv4PrefixLength %u, IPv6PrefixLength %u, %u "
+         "Network blocks\n",
+         m->ipv4_prefixlen, m->ipv6_prefixlen, m->networks_num);
+  printf("entries:         %zu (%zu addresses or networks)\n",
+         itr_table_count(t), addresses);
+  nifs = interfaces_of(t, ifs, sizeof(ifs) / sizeof(ifs[0]));
+  for (size_t i = 0; i < nifs; i++) {
+    struct itr_own_hooks h = {0};
+    uint32_t id = itr_pins_table_id(p);
+    char name[32];
+
+    if_text(ifs[i], name, sizeof(name));
+    printf("interface %-6s ifindex %u:", name, ifs[i]);
+    if (name[0] != '#' && id && itr_find_own((int)ifs[i], id, &h) == 0) {
+      if (h.xdp_prog)
+        printf(" ingress XDP %s (program %u)", xdp_mode_name(h.xdp_mode),
+               h.xdp_prog);
+      if (h.tcx_prog)
+        printf(" egress tcx (program %u)", h.tcx_prog);
+      if (h.tc_prog)
+        printf(" egress tc clsact filter (program %u, handle %x, priority "
+               "%u)",
+               h.tc_prog, h.tc_handle, h.tc_priority);
+      if (!h.xdp_prog && !h.tcx_prog && !h.tc_prog)
+        printf(" nothing attached");
+    } else {
+      printf(" no such interface now");
+    }
+    printf("\n");
+  }
+  itr_table_free(t);
+  return 0;
+}
+
+/* Detaches what an earlier collectd left attached through netlink or
+ * clsact (links went with it), then removes the tables. */
+static int remove_all(struct itr_pins *p, bool in_use) {
+  struct if_nameindex *ifs, *i;
+  uint32_t id;
+  int err, failed = 0;
+
+  if (in_use) {
+    fprintf(stderr,
+            PROG ": %s is in use by a running collectd: stop it first\n",
+            itr_pins_dir(p));
+    return 1;
+  }
+  id = itr_pins_table_id(p);
+  ifs = id ? if_nameindex() : NULL;
+  for (i = ifs; i && i->if_index; i++) {
+    struct itr_own_hooks h;
+
+    if (itr_find_own((int)i->if_index, id, &h) != 0 ||
+        (!h.xdp_prog && !h.tc_prog))
+      continue;
+    err = itr_detach_own((int)i->if_index, &h);
+    if (err) {
+      fprintf(stderr, PROG ": detaching from %s failed: %s\n", i->if_name,
+              strerror(-err));
+      failed = 1;
+    } else {
+      printf("detached from %s\n", i->if_name);
+    }
+  }
+  if (ifs)
+    if_freenameindex(ifs);
+  err = itr_pins_remove(p);
+  if (err)
+    return fail("removing", itr_pins_dir(p), err);
+  printf("removed %s\n", itr_pins_dir(p));
+  return failed;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {{"pin-path", required_argument, 0, 'p'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *dir = ITR_DEFAULT_PIN_PATH, *cmd;
+  struct iptraffic_meta m;
+  struct itr_pins *p;
+  bool json = false, in_use;
+  int c, err, rc;
+
+  while ((c = getopt_long(argc, argv, "p:jh", opts, NULL)) != -1) {
+    if (c == 'p') {
+      dir = optarg;
+    } else if (c == 'j') {
+      json = true;
+    } else if (c == 'h') {
+      usage(stdout);
+      return 0;
+    } else {
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (optind != argc - 1) {
+    usage(stderr);
+    return 2;
+  }
+  cmd = argv[optind];
+  if (strcmp(cmd, "status") && strcmp(cmd, "dump") && strcmp(cmd, "remove")) {
+    fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+  }
+  if (json && strcmp(cmd, "dump") != 0) {
+    fprintf(stderr, PROG ": --json is for dump only\n");
+    return 2;
+  }
+  err = itr_pins_open_existing(dir, &p, &in_use);
+  if (err == -ENOENT) {
+    if (strcmp(cmd, "remove") == 0) {
+      printf("nothing under %s\n", dir);
+      return 0;
+    }
+    fprintf(stderr, PROG ": nothing is pinned under %s\n", dir);
+    return 1;
+  }
+  if (err == -ENOTSUP) {
+    fprintf(stderr, PROG ": %s is not on a BPF filesystem\n", dir);
+    return 1;
+  }
+  if (err)
+    return fail("opening", dir, err);
+  err = itr_pins_read_meta(p, &m);
+  if (err && strcmp(cmd, "remove") != 0) {
+    fprintf(stderr,
+            PROG ": %s holds no record this version can read (%s); "
+                 "`" PROG " remove` removes it\n",
+            dir, strerror(-err));
+    itr_pins_close(p);
+    return 1;
+  }
+  if (!err && m.schema_version != IPTRAFFIC_SCHEMA_VERSION &&
+      strcmp(cmd, "remove") != 0) {
+    fprintf(stderr,
+            PROG ": %s holds tables of map schema %u; this version reads "
+                 "schema %u\n",
+            dir, m.schema_version, (unsigned)IPTRAFFIC_SCHEMA_VERSION);
+    itr_pins_close(p);
+    return 1;
+  }
+  if (strcmp(cmd, "status") == 0)
+    rc = status(p, &m, in_use);
+  else if (strcmp(cmd, "dump") == 0)
+    rc = dump(p, &m, json);
+  else
+    rc = remove_all(p, in_use);
+  itr_pins_close(p);
+  return rc;
+}
