@@ -245,9 +245,34 @@ static int create_special_keys(int ifindex) {
   return 0;
 }
 
+/* The pin of an interface's attachment under PinPath, or NULL without
+ * one. */
+static const char *link_pin(const struct iface *ifc, const char *hook,
+                            char *buf, size_t len) {
+  if (!pins || itr_pins_link_path(pins, ifc->name, hook, buf, len) != 0)
+    return NULL;
+  return buf;
+}
+
+/* Detaches the interface, its pinned attachments too (the interface went
+ * away, or an attach failed). */
 static void detach_iface(struct iface *ifc) {
+  char pin[400];
+
   itr_xdp_detach(&ifc->xdp);
   itr_tc_detach(&ifc->tc);
+  if (link_pin(ifc, "xdp", pin, sizeof(pin)))
+    unlink(pin);
+  if (link_pin(ifc, "tc", pin, sizeof(pin)))
+    unlink(pin);
+  ifc->attached = false;
+}
+
+/* At shutdown with PinPath: what is pinned stays attached and counting,
+ * so that the next start misses nothing. */
+static void release_iface(struct iface *ifc) {
+  itr_xdp_release(&ifc->xdp);
+  itr_tc_release(&ifc->tc);
   ifc->attached = false;
 }
 
@@ -276,15 +301,17 @@ static void log_attached(const struct iface *ifc) {
                        "a page may not reach the program in native mode",
             ifc->name, ifc->xdp.mtu);
   if (ifc->xdp.attached)
-    n += snprintf(hooks + n, sizeof(hooks) - (size_t)n,
-                  "ingress with XDP in %s mode%s",
-                  ifc->xdp.native ? "native" : "generic",
-                  ifc->xdp.frags ? " (multi-buffer)" : "");
+    n += snprintf(
+        hooks + n, sizeof(hooks) - (size_t)n, "ingress with XDP in %s mode%s%s",
+        ifc->xdp.native ? "native" : "generic",
+        ifc->xdp.frags ? " (multi-buffer)" : "",
+        ifc->xdp.reused ? " (kept attached since the last start)" : "");
   if (ifc->tc.attached)
     snprintf(hooks + n, sizeof(hooks) - (size_t)n, "%segress with %s%s",
              n ? ", " : "", ifc->tc.legacy ? "tc (clsact)" : "tcx",
              ifc->tc.replaced ? " (in place of the filter an earlier "
                                 "collectd left counting)"
+             : ifc->tc.reused ? " (kept attached since the last start)"
                               : "");
   INFO(LOG_PREFIX "interface %s (ifindex %d): counting %s", ifc->name,
        ifc->ifindex, hooks);
@@ -308,12 +335,19 @@ static int attach_iface(struct iface *ifc, bool quiet) {
   else
     refresh_hot();
   if (err == 0 && (cfg.direction & ITR_DIR_INGRESS)) {
-    err = itr_xdp_attach(loader, ifindex, cfg.xdp_mode, &ifc->xdp);
+    char pin[400];
+
+    err = itr_xdp_attach_pinned(loader, ifindex, cfg.xdp_mode,
+                                link_pin(ifc, "xdp", pin, sizeof(pin)),
+                                &ifc->xdp);
     if (err)
       explain_attach_error(ifc, ifindex, err, "XDP", quiet);
   }
   if (err == 0 && (cfg.direction & ITR_DIR_EGRESS)) {
-    err = itr_tc_attach(loader, ifindex, true, &ifc->tc);
+    char pin[400];
+
+    err = itr_tc_attach_pinned(loader, ifindex, true,
+                               link_pin(ifc, "tc", pin, sizeof(pin)), &ifc->tc);
     if (err)
       explain_attach_error(ifc, ifindex, err, "tc", quiet);
   }
@@ -452,8 +486,12 @@ static void refresh_hot(void) {
  */
 
 static int iptraffic_shutdown(void) {
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
-    detach_iface(&ifaces[i]);
+  for (size_t i = 0; i < cfg.interfaces_num; i++) {
+    if (pins && loader && ifaces[i].attached)
+      release_iface(&ifaces[i]);
+    else
+      detach_iface(&ifaces[i]);
+  }
   itr_reader_free(reader);
   reader = NULL;
   itr_table_free(table);
@@ -645,6 +683,41 @@ static int finish_pins(const struct itr_loader_opts *opts,
   return 0;
 }
 
+static bool configured_name(const char *name) {
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    if (strcmp(cfg.interfaces[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* What an earlier start attached to interfaces no longer configured goes:
+ * their pinned links, and (before Linux 6.6) the clsact filters of the
+ * plugin's programs. */
+static void detach_unconfigured(uint32_t old_table) {
+  struct if_nameindex *all = if_nameindex(), *i;
+  uint32_t ids[2] = {itr_loader_table_id(loader), old_table};
+
+  itr_pins_forget_links(pins, configured_name);
+  for (i = all; i && i->if_index; i++) {
+    if (configured_name(i->if_name))
+      continue;
+    for (int k = 0; k < 2; k++) {
+      struct itr_own_hooks h;
+
+      if (!ids[k] || itr_find_own((int)i->if_index, ids[k], &h) != 0 ||
+          !h.tc_prog)
+        continue;
+      h.xdp_prog = 0; /* links went with their pins */
+      if (itr_detach_own((int)i->if_index, &h) == 0)
+        INFO(LOG_PREFIX "interface %s is no longer configured: detached the "
+                        "egress filter an earlier start left",
+             i->if_name);
+    }
+  }
+  if (all)
+    if_freenameindex(all);
+}
+
 /* Keys of interface indexes that no configured interface has now (an
  * interface removed from the configuration, or recreated while collectd
  * was down) leave the reused tables before anything is attached. */
@@ -748,8 +821,11 @@ static int iptraffic_init(void) {
     iptraffic_shutdown();
     return -1;
   }
-  if (pins && plan.entries)
-    forget_stale_interfaces();
+  if (pins) {
+    detach_unconfigured(plan.old_table);
+    if (plan.entries)
+      forget_stale_interfaces();
+  }
 
   for (size_t i = 0; i < cfg.interfaces_num; i++) {
     struct iface *ifc = &ifaces[i];

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "loader.h"
@@ -213,8 +214,9 @@ static int status(struct itr_pins *p, const struct iptraffic_meta *m,
   return 0;
 }
 
-/* Detaches what an earlier collectd left attached through netlink or
- * clsact (links went with it), then removes the tables. */
+/* Removes the pins (links without a pin detach by themselves), then
+ * detaches what stays attached without one: a clsact filter (before Linux
+ * 6.6) or an XDP program attached through netlink (before 5.9). */
 static int remove_all(struct itr_pins *p, bool in_use) {
   struct if_nameindex *ifs, *i;
   uint32_t id;
@@ -227,14 +229,28 @@ static int remove_all(struct itr_pins *p, bool in_use) {
     return 1;
   }
   id = itr_pins_table_id(p);
+  err = itr_pins_remove(p);
+  if (err)
+    return fail("removing", itr_pins_dir(p), err);
   ifs = id ? if_nameindex() : NULL;
   for (i = ifs; i && i->if_index; i++) {
     struct itr_own_hooks h;
 
-    if (itr_find_own((int)i->if_index, id, &h) != 0 ||
-        (!h.xdp_prog && !h.tc_prog))
+    /* A link whose pin went is released by the kernel shortly after:
+     * until then its program looks attached (EBUSY). */
+    for (int tries = 0;; tries++) {
+      if (itr_find_own((int)i->if_index, id, &h) != 0 ||
+          (!h.xdp_prog && !h.tc_prog)) {
+        err = 1;
+        break;
+      }
+      err = itr_detach_own((int)i->if_index, &h);
+      if (err != -EBUSY || tries == 40)
+        break;
+      usleep(50000);
+    }
+    if (err == 1)
       continue;
-    err = itr_detach_own((int)i->if_index, &h);
     if (err) {
       fprintf(stderr, PROG ": detaching from %s failed: %s\n", i->if_name,
               strerror(-err));
@@ -245,9 +261,6 @@ static int remove_all(struct itr_pins *p, bool in_use) {
   }
   if (ifs)
     if_freenameindex(ifs);
-  err = itr_pins_remove(p);
-  if (err)
-    return fail("removing", itr_pins_dir(p), err);
   printf("removed %s\n", itr_pins_dir(p));
   return failed;
 }

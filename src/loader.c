@@ -23,8 +23,9 @@
 #include "loader.h"
 #include "iptraffic.skel.h"
 
-/* tcx attach types (Linux 6.6); older headers lack them. */
+/* tcx attach types and link type (Linux 6.6); older headers lack them. */
 #define ITR_BPF_TCX_EGRESS 47
+#define ITR_BPF_LINK_TYPE_TCX 11
 
 #define ITR_OWN_MAPS 4
 
@@ -213,6 +214,16 @@ void itr_loader_maps(const struct itr_loader *l, struct itr_maps *m) {
   m->hot_filter = bpf_map__fd(l->skel->maps.itr_hot_filter);
 }
 
+uint32_t itr_loader_table_id(const struct itr_loader *l) {
+  struct bpf_map_info info;
+  uint32_t len = sizeof(info);
+
+  memset(&info, 0, sizeof(info));
+  if (bpf_obj_get_info_by_fd(itr_loader_map_fd(l), &info, &len) < 0)
+    return 0;
+  return info.id;
+}
+
 int itr_loader_map_fd(const struct itr_loader *l) {
   return bpf_map__fd(l->skel->maps.itr_addr4);
 }
@@ -326,6 +337,72 @@ int itr_xdp_detach(struct itr_xdp_attachment *a) {
   }
   a->attached = false;
   return err;
+}
+
+/* The link pinned at pin if it is of type and attached to ifindex (the
+ * first field of every netdev link's info), else -1, the pin removed: a
+ * link of a vanished interface or another start's. */
+static int pinned_link(const char *pin, uint32_t type, int ifindex) {
+  struct bpf_link_info info;
+  uint32_t len = sizeof(info);
+  int fd = bpf_obj_get(pin);
+
+  if (fd < 0)
+    return -1;
+  memset(&info, 0, sizeof(info));
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == type &&
+      info.xdp.ifindex == (uint32_t)ifindex)
+    return fd;
+  unlink(pin);
+  close(fd);
+  return -1;
+}
+
+int itr_xdp_attach_pinned(struct itr_loader *l, int ifindex,
+                          enum itr_xdp_mode mode, const char *pin,
+                          struct itr_xdp_attachment *a) {
+  int fd = pin ? pinned_link(pin, BPF_LINK_TYPE_XDP, ifindex) : -1;
+  int err;
+
+  if (fd >= 0) {
+    LIBBPF_OPTS(bpf_xdp_query_opts, q);
+    bool native;
+
+    memset(a, 0, sizeof(*a));
+    a->ifindex = ifindex;
+    a->link_fd = -1;
+    a->mtu = interface_mtu(ifindex);
+    a->frags = l->has_frags && a->mtu > ITR_XDP_FRAGS_MTU;
+    a->prog_fd = a->frags ? itr_loader_xdp_frags_fd(l) : itr_loader_xdp_fd(l);
+    native =
+        bpf_xdp_query(ifindex, 0, &q) == 0 && q.attach_mode == XDP_ATTACHED_DRV;
+    if (a->mtu > 0 && !(mode == ITR_XDP_NATIVE && !native) &&
+        !(mode == ITR_XDP_GENERIC && native) &&
+        bpf_link_update(fd, a->prog_fd, NULL) == 0) {
+      a->link_fd = fd;
+      a->native = native;
+      a->attached = true;
+      a->reused = true;
+      return 0;
+    }
+    /* Another mode asked for, or the update refused: attach afresh. */
+    unlink(pin);
+    close(fd);
+  }
+  err = itr_xdp_attach(l, ifindex, mode, a);
+  if (err == 0 && pin && a->link_fd >= 0 && bpf_obj_pin(a->link_fd, pin) < 0)
+    err = 0; /* counting all the same, only not across a restart */
+  return err;
+}
+
+int itr_xdp_release(struct itr_xdp_attachment *a) {
+  if (a->attached && a->link_fd >= 0) {
+    close(a->link_fd); /* a pinned link stays */
+    a->link_fd = -1;
+    a->attached = false;
+    return 0;
+  }
+  return itr_xdp_detach(a);
 }
 
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len) {
@@ -568,6 +645,41 @@ int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
   a->handle = opts.handle;
   a->priority = opts.priority;
   a->attached = true;
+  return 0;
+}
+
+int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, bool allow_tcx,
+                         const char *pin, struct itr_tc_attachment *a) {
+  int fd =
+      pin && allow_tcx ? pinned_link(pin, ITR_BPF_LINK_TYPE_TCX, ifindex) : -1;
+  int err;
+
+  if (fd >= 0) {
+    if (bpf_link_update(fd, itr_loader_tc_fd(l), NULL) == 0) {
+      memset(a, 0, sizeof(*a));
+      a->ifindex = ifindex;
+      a->link_fd = fd;
+      a->attached = true;
+      a->reused = true;
+      return 0;
+    }
+    unlink(pin);
+    close(fd);
+  }
+  err = itr_tc_attach(l, ifindex, allow_tcx, a);
+  if (err == 0 && pin && a->link_fd >= 0 && bpf_obj_pin(a->link_fd, pin) < 0)
+    err = 0; /* counting all the same, only not across a restart */
+  return err;
+}
+
+int itr_tc_release(struct itr_tc_attachment *a) {
+  if (a->attached && a->link_fd >= 0) {
+    close(a->link_fd); /* a pinned link stays */
+    a->link_fd = -1;
+  }
+  /* A clsact filter stays by itself; the next start replaces it. */
+  a->attached = false;
+  a->created_qdisc = false;
   return 0;
 }
 

@@ -77,6 +77,9 @@ struct itr_maps {
 };
 void itr_loader_maps(const struct itr_loader *l, struct itr_maps *m);
 
+/* The id of the IPv4 table (to know this plugin's programs by). */
+uint32_t itr_loader_table_id(const struct itr_loader *l);
+
 /* A map every program of the object uses (itr_addr4), to find them. */
 int itr_loader_map_fd(const struct itr_loader *l);
 int itr_loader_xdp_fd(const struct itr_loader *l);
@@ -100,6 +103,8 @@ struct itr_xdp_attachment {
   int mtu;
   int native_err;    /* auto mode: why native mode failed (0 if it did not) */
   bool used_netlink; /* the kernel has no XDP links (before 5.9) */
+  bool reused;       /* a link pinned by an earlier start, updated to this
+                        program: it never stopped counting */
 };
 
 /* Attaches the XDP program to ifindex in the given mode; in auto mode tries
@@ -113,6 +118,19 @@ int itr_xdp_attach(struct itr_loader *l, int ifindex, enum itr_xdp_mode mode,
  * on a detached attachment. */
 int itr_xdp_detach(struct itr_xdp_attachment *a);
 
+/* The same, with the link pinned at pin (a file on a BPF filesystem), so
+ * that the program stays attached and counting when collectd stops or
+ * dies. A link pinned there for ifindex by an earlier start (in a mode
+ * that mode allows) is updated to this program in place: not a frame is
+ * missed. pin NULL: itr_xdp_attach. */
+int itr_xdp_attach_pinned(struct itr_loader *l, int ifindex,
+                          enum itr_xdp_mode mode, const char *pin,
+                          struct itr_xdp_attachment *a);
+
+/* Lets go of an attachment without detaching what is pinned: a pinned
+ * link stays attached; anything else is detached. */
+int itr_xdp_release(struct itr_xdp_attachment *a);
+
 /* The XDP program attached to ifindex: its id (0 if none) and name. */
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len);
 
@@ -125,6 +143,7 @@ struct itr_tc_attachment {
   bool created_qdisc; /* the plugin created that clsact qdisc */
   bool replaced;      /* it replaced a filter of an earlier collectd that
                          counted into the same pinned tables */
+  bool reused;        /* a tcx link pinned by an earlier start, updated */
   uint32_t handle;    /* of the filter */
   uint32_t priority;
 };
@@ -141,6 +160,16 @@ int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
 /* Removes exactly what itr_tc_attach added: the link or the filter, and
  * the clsact qdisc if the plugin created it and no filter is left on it. */
 int itr_tc_detach(struct itr_tc_attachment *a);
+
+/* The same as itr_xdp_attach_pinned for egress: a tcx link is pinned at
+ * pin and updated in place at the next start; a clsact filter (before
+ * Linux 6.6) stays attached by itself and is replaced in place. */
+int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, bool allow_tcx,
+                         const char *pin, struct itr_tc_attachment *a);
+
+/* Lets go without detaching: a pinned tcx link and a clsact filter stay
+ * attached and counting. */
+int itr_tc_release(struct itr_tc_attachment *a);
 
 int itr_loader_tc_fd(const struct itr_loader *l);
 int itr_loader_xdp_frags_fd(const struct itr_loader *l);

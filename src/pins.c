@@ -2,7 +2,9 @@
  * Pinned state: the directory, its lock, the record, carrying entries
  * over to tables of other sizes.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@ static const char *const table_names[] = {"itr_addr4", "itr_addr6", "itr_hot",
                                           "itr_hot_filter", "itr_networks"};
 #define TABLES (sizeof(table_names) / sizeof(table_names[0]))
 #define META_NAME "meta"
+#define LINKS_NAME "links" /* the attachments: links/<interface>:<hook> */
 
 static bool on_bpffs(const char *path) {
   struct statfs st;
@@ -87,6 +90,20 @@ static int make_dirs(const char *dir, enum itr_pins_problem *why, char *where,
   }
 }
 
+/* The directory dir, opened as fd (taken over, closed on failure). */
+static int wrap(const char *dir, int fd, struct itr_pins **out) {
+  struct itr_pins *p = calloc(1, sizeof(*p));
+
+  if (!p) {
+    close(fd);
+    return -ENOMEM;
+  }
+  snprintf(p->dir, sizeof(p->dir), "%s", dir);
+  p->fd = fd;
+  *out = p;
+  return 0;
+}
+
 int itr_pins_open(const char *dir, struct itr_pins **out,
                   enum itr_pins_problem *why, char *where, size_t len,
                   bool *mounted) {
@@ -131,15 +148,7 @@ int itr_pins_open(const char *dir, struct itr_pins **out,
     close(fd);
     return err;
   }
-  p = calloc(1, sizeof(*p));
-  if (!p) {
-    close(fd);
-    return -ENOMEM;
-  }
-  snprintf(p->dir, sizeof(p->dir), "%s", dir);
-  p->fd = fd;
-  *out = p;
-  return 0;
+  return wrap(dir, fd, out);
 }
 
 void itr_pins_close(struct itr_pins *p) {
@@ -460,15 +469,7 @@ int itr_pins_open_existing(const char *dir, struct itr_pins **out,
     }
     *in_use = true;
   }
-  p = calloc(1, sizeof(*p));
-  if (!p) {
-    close(fd);
-    return -ENOMEM;
-  }
-  snprintf(p->dir, sizeof(p->dir), "%s", dir);
-  p->fd = fd;
-  *out = p;
-  return 0;
+  return wrap(dir, fd, out);
 }
 
 int itr_pins_maps(struct itr_pins *p, struct itr_maps *m) {
@@ -499,9 +500,65 @@ void itr_pins_close_maps(struct itr_maps *m) {
   close_fd(&m->hot_filter);
 }
 
-int itr_pins_remove(struct itr_pins *p) {
-  int err = itr_pins_drop_tables(p);
+int itr_pins_forget_links(struct itr_pins *p, bool (*keep)(const char *name)) {
+  char path[320];
+  struct dirent *d;
+  DIR *dir;
+  int err = 0;
 
+  pin_path(p, LINKS_NAME, path, sizeof(path));
+  dir = opendir(path);
+  if (!dir)
+    return errno == ENOENT ? 0 : -errno;
+  while ((d = readdir(dir)) != NULL) {
+    char name[sizeof(d->d_name)], file[600];
+    char *dot;
+
+    if (d->d_name[0] == '.')
+      continue;
+    memcpy(name, d->d_name, sizeof(name));
+    name[sizeof(name) - 1] = '\0';
+    dot = strrchr(name, ':'); /* the hook */
+    if (dot)
+      *dot = '\0';
+    for (char *c = name; *c; c++)
+      if (*c == ':')
+        *c = '.';
+    if (keep && keep(name))
+      continue;
+    snprintf(file, sizeof(file), "%s/%s", path, d->d_name);
+    if (unlink(file) < 0 && errno != ENOENT)
+      err = -errno;
+  }
+  closedir(dir);
+  return err;
+}
+
+int itr_pins_link_path(const struct itr_pins *p, const char *ifname,
+                       const char *hook, char *buf, size_t len) {
+  char dir[320];
+
+  pin_path(p, LINKS_NAME, dir, sizeof(dir));
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return -errno;
+  /* bpffs takes no '.' in a name, interface names no ':' (eth0.10 is
+   * eth0:10:xdp). */
+  snprintf(buf, len, "%s/%s:%s", dir, ifname, hook);
+  for (char *c = buf + strlen(dir) + 1; *c; c++)
+    if (*c == '.')
+      *c = ':';
+  return 0;
+}
+
+int itr_pins_remove(struct itr_pins *p) {
+  char path[320];
+  int err = itr_pins_forget_links(p, NULL);
+
+  if (!err)
+    err = itr_pins_drop_tables(p);
+  pin_path(p, LINKS_NAME, path, sizeof(path));
+  if (!err && rmdir(path) < 0 && errno != ENOENT)
+    err = -errno;
   if (!err && rmdir(p->dir) < 0)
     err = -errno;
   return err;

@@ -82,7 +82,17 @@ int itr_pins_open_existing(const char *dir, struct itr_pins **out,
 int itr_pins_maps(struct itr_pins *p, struct itr_maps *m);
 void itr_pins_close_maps(struct itr_maps *m);
 
-/* Removes the record, the tables and the directory. */
+/* The pin of an attachment: PinPath/links/<ifname>:<hook>, with any '.'
+ * of the name as ':' (the links directory created if needed). */
+int itr_pins_link_path(const struct itr_pins *p, const char *ifname,
+                       const char *hook, char *buf, size_t len);
+
+/* Unpins the attachments of the interfaces keep() says no to (NULL: all):
+ * a link left without a pin detaches. */
+int itr_pins_forget_links(struct itr_pins *p, bool (*keep)(const char *name));
+
+/* Removes the attachments' pins, the record, the tables and the
+ * directory. */
 int itr_pins_remove(struct itr_pins *p);
 
 #endif /* ITR_PINS_H */

@@ -246,8 +246,15 @@ itr_free_port() {
 # Writes a private collectd.conf to FILE. BLOCK is the body of the
 # <Plugin iptraffic> block. write_prometheus listens in namespace NS
 # (default ITR_NS_B) on a free port, left in ITR_PROM_PORT.
+# The tests keep no state across restarts (PinPath "") unless their block
+# sets a PinPath: tests/e2e/persist.sh tests the state.
 itr_write_conf() {
   local file=$1 block=$2 ns=${3:-$ITR_NS_B}
+  case $block in
+  *PinPath*) ;;
+  *) block="$block
+  PinPath \"\"" ;;
+  esac
   ITR_PROM_PORT=$(itr_free_port "$ns")
   ITR_CONF=$file
   cat >"$file" <<EOF

@@ -4,8 +4,10 @@
 # in a mount namespace of its own, where /sys/fs/bpf starts unmounted).
 #   - the first start mounts a BPF filesystem there (one INFO line) and
 #     pins the tables in PinPath, a directory of mode 0700;
-#   - after kill -9 and after a clean stop, the restarted plugin continues
-#     every counter where it was (no reset), one INFO line;
+#   - after kill -9 and after a clean stop the programs stay attached
+#     (their links pinned) and count while collectd is down; the restarted
+#     plugin takes them over in place and continues every counter: every
+#     frame of the gap counted, none twice;
 #   - a second collectd with the same PinPath refuses with one ERROR and
 #     keeps running, the first one counts on;
 #   - a larger MaxEntries carries the entries over, those of the per-CPU
@@ -14,12 +16,16 @@
 #     starts fresh tables; a record of another schema version is dropped
 #     with one WARNING; a PinPath that is not on a BPF filesystem is one
 #     ERROR naming it, and the plugin counts on without state.
-# While collectd is down nothing is attached, so frames sent then are not
-# counted (the frames of the gap are lost): the counts checked here say so.
+#   - iptrafficctl status and dump read the state while collectd runs;
+#     remove refuses then, and with collectd stopped detaches and removes
+#     everything.
 
-# Re-run in a mount namespace of the test's own, unless already in one.
-if [ "$(id -u)" -eq 0 ] &&
-  [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+# Re-run in a mount namespace of the test's own: the re-run knows it is in
+# one when its namespace differs from the one it was started from.
+if [ "$(id -u)" -eq 0 ] && { [ -z "${ITR_PARENT_MNT_NS:-}" ] ||
+  [ "$ITR_PARENT_MNT_NS" = "$(readlink /proc/self/ns/mnt)" ]; }; then
+  ITR_PARENT_MNT_NS=$(readlink /proc/self/ns/mnt)
+  export ITR_PARENT_MNT_NS
   exec unshare --mount --propagation private "$0" "$@"
 fi
 
@@ -32,7 +38,8 @@ itr_veth_pair
 ip -n "$ITR_NS_B" addr add 10.6.0.2/24 dev vb # the node's own address
 ITR_COLLECTD_NSENTER=1
 
-[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] ||
+[ -n "${ITR_PARENT_MNT_NS:-}" ] &&
+  [ "$(readlink /proc/self/ns/mnt)" != "$ITR_PARENT_MNT_NS" ] ||
   itr_fail "not in a mount namespace of the test's own"
 # This mount namespace's /sys/fs/bpf: no BPF filesystem, as on a host
 # without systemd.
@@ -65,9 +72,12 @@ expect() { # what packets [series of 10.6.0.1]
   itr_check "$1: if_packets-10.6.0.2 rx packets" "$got" "${4:-$2}"
 }
 
+# Started once the plugin says what it counts with (XDP may be attached
+# already: kept from the last start).
 start() {
   itr_collectd_start
-  itr_wait_for 10 "XDP on vb" itr_has_xdp "$ITR_NS_B" vb
+  itr_wait_for 10 "the plugin to attach to vb" grep -q "interface vb (ifindex [0-9]*): counting" "$ITR_LOG"
+  itr_has_xdp "$ITR_NS_B" vb || itr_fail "no XDP on vb"
 }
 
 log_has() { grep -qF "$1" "$ITR_LOG"; }
@@ -113,19 +123,23 @@ grep -q "in use by a running collectd" "$ITR_TMP/ctl.err" ||
 
 kill -KILL "$ITR_COLLECTD_PID"
 itr_collectd_wait_exit 10 || itr_fail "collectd did not die"
-itr_wait_for 10 "XDP gone from vb" eval '! itr_has_xdp "$ITR_NS_B" vb'
-send 7 # nothing counts while collectd is down
+itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP not kept attached after kill -9"
+send 7 # counted while collectd is down
 start
 log_has "continuing the " || itr_mismatch "no INFO line about continuing"
+log_has "kept attached since the last start" ||
+  itr_mismatch "no INFO line about the kept attachment"
 send 5
-expect "after kill -9" 15
+expect "after kill -9" 22
 
 # --- clean stop, restart ---------------------------------------------------------
 
 itr_collectd_stop
+itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP not kept attached after a clean stop"
+send 2 # counted while collectd is down
 start
 send 3
-expect "after a clean restart" 18
+expect "after a clean restart" 27
 
 # --- a second instance with the same PinPath is refused -------------------------
 
@@ -144,9 +158,8 @@ itr_check "ERROR lines of the second instance" \
 itr_collectd_stop
 ITR_COLLECTD_PID=$first_pid ITR_LOG=$first_log ITR_CONF=$ITR_TMP/collectd.conf
 send 2
-expect "the first instance counts on" 20
+expect "the first instance counts on" 29
 itr_collectd_stop
-! itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP left on vb after the stop"
 
 # --- a larger MaxEntries carries the entries over --------------------------------
 
@@ -154,13 +167,13 @@ conf "  MaxEntries 4096"
 start
 log_has "carried all " || itr_mismatch "no INFO line about carrying entries over"
 send 1
-expect "after MaxEntries 4096" 21
+expect "after MaxEntries 4096" 30
 itr_collectd_stop
 
 # --- options that shape keys: fresh tables ---------------------------------------
 
 # A block that changes no key of this traffic: the tables start afresh
-# all the same (a kept table would show 21 + 4).
+# all the same (a kept table would show 30 + 4).
 conf "  MaxEntries 4096
   <Network \"192.0.2.0/24\">
     PrefixLength 24
@@ -243,6 +256,15 @@ print(sum(1 for e in json.load(sys.stdin)
 itr_check "keys of the old index in the per-CPU table" "$stale" 0
 itr_collectd_stop
 
+# --- iptrafficctl remove, collectd stopped -------------------------------------------
+
+itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP not kept attached after the stop"
+$CTL remove >/dev/null || itr_mismatch "iptrafficctl remove failed"
+[ ! -e "$PIN" ] || itr_mismatch "iptrafficctl remove left $PIN"
+itr_wait_for 10 "" eval '! itr_has_xdp "$ITR_NS_B" vb' ||
+  itr_mismatch "XDP left on vb after iptrafficctl remove"
+$CTL status 2>/dev/null && itr_mismatch "iptrafficctl status after remove succeeded"
+
 # --- a PinPath that is not on a BPF filesystem -----------------------------------
 
 itr_write_conf "$ITR_TMP/collectd.conf" "  Interface \"vb\"
@@ -255,11 +277,5 @@ send 3 # counted, from zero: no state
 expect "without state" 3
 itr_collectd_stop
 
-# --- iptrafficctl remove, collectd stopped -------------------------------------------
-
-$CTL remove >/dev/null || itr_mismatch "iptrafficctl remove failed"
-[ ! -e "$PIN" ] || itr_mismatch "iptrafficctl remove left $PIN"
-! itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP left on vb"
-$CTL status 2>/dev/null && itr_mismatch "iptrafficctl status after remove succeeded"
 itr_checks_done
 itr_log "ok: counters continue across kill -9 and restarts; resize, reshape, schema, lock and bpffs checked"
