@@ -14,9 +14,22 @@
 #     collectd's own plugin directory and reports the exact counts of
 #     crafted frames; once as root, once as an unprivileged user with only
 #     CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (contrib/systemd.md),
+#   - iptrafficctl, installed with it, reads and removes the state the
+#     plugin pinned;
+#   - removing the package removes the state pinned under the default
+#     PinPath and detaches the programs (its prerm runs iptrafficctl
+#     remove), when the package was not installed before;
 #   - the package is purged again if it was not installed before.
+# It runs in a mount namespace of its own, where /sys/fs/bpf is its own.
 #
 # Usage: tests/packaging/deb.sh [TARBALL]   (as root; default: make dist)
+
+if [ "$(id -u)" -eq 0 ] && { [ -z "${ITR_PARENT_MNT_NS:-}" ] ||
+  [ "$ITR_PARENT_MNT_NS" = "$(readlink /proc/self/ns/mnt)" ]; }; then
+  ITR_PARENT_MNT_NS=$(readlink /proc/self/ns/mnt)
+  export ITR_PARENT_MNT_NS
+  exec unshare --mount --propagation private "$0" "$@"
+fi
 
 . "$(dirname "$0")/../e2e/lib.sh"
 
@@ -278,5 +291,33 @@ itr_check "iptrafficctl dump: 10.0.0.2 rx packets" "$dumped" 7
 [ ! -e "$bpffs/iptraffic" ] || itr_mismatch "iptrafficctl remove left $bpffs/iptraffic"
 itr_wait_for 10 "" eval '! itr_has_xdp "$ITR_NS_B" vb' ||
   itr_mismatch "XDP left on vb after iptrafficctl remove"
+
+# --- removing the package removes the state ---------------------------------------
+
+if [ "$was_installed" = 0 ]; then
+  # As root with the default PinPath, collectd seeing this namespace's
+  # /sys/fs/bpf (nsenter), as on a host.
+  if mountpoint -q /sys/fs/bpf; then
+    umount /sys/fs/bpf || itr_fail "cannot unmount /sys/fs/bpf in the test's mount namespace"
+  fi
+  sed -i "s|^\([[:space:]]*\)PinPath .*|\1PinPath \"/sys/fs/bpf/iptraffic\"|" \
+    "$confd/iptraffic.conf"
+  : >"$ITR_LOG"
+  itr_spawn nsenter --net="/run/netns/$ITR_NS_B" collectd -f -C "$ITR_CONF" \
+    >>"$ITR_TMP/collectd.out" 2>&1
+  ITR_COLLECTD_PID=$ITR_LAST_PID
+  itr_wait_for 10 "the plugin to attach (default PinPath)" \
+    grep -q "interface vb (ifindex [0-9]*): counting" "$ITR_LOG"
+  itr_collectd_stop
+  [ -e /sys/fs/bpf/iptraffic/itr_addr4 ] ||
+    itr_mismatch "nothing pinned under /sys/fs/bpf/iptraffic"
+  itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP not kept attached after the stop"
+  DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq collectd-iptraffic \
+    >"$ITR_TMP/remove.out" 2>&1 || itr_fail "apt-get remove failed: $(cat "$ITR_TMP/remove.out")"
+  [ ! -e /sys/fs/bpf/iptraffic ] ||
+    itr_mismatch "removing the package left /sys/fs/bpf/iptraffic: $(cat "$ITR_TMP/remove.out")"
+  itr_wait_for 10 "" eval '! itr_has_xdp "$ITR_NS_B" vb' ||
+    itr_mismatch "XDP left on vb after removing the package"
+fi
 itr_checks_done
 itr_log "ok: $(basename "$deb") built, lintian clean, installed and counting"
