@@ -194,12 +194,22 @@ static void explain_attach_error(struct iface *ifc, int ifindex, int err,
     char name[64] = "";
 
     itr_xdp_query(ifindex, &id, name, sizeof(name));
-    snprintf(msg, sizeof(msg),
-             "interface %s already has an XDP program (id %u, name \"%s\"); "
-             "it is left in place and %s is not counted. Remove it (ip link "
-             "set dev %s xdp off) if it is stale, or count on another "
-             "interface",
-             ifc->name, id, name, ifc->name, ifc->name);
+    if (strcmp(name, "iptraffic_xdp") == 0 ||
+        strcmp(name, "iptraffic_xdp_f") == 0)
+      /* This plugin's, kept attached under another PinPath. */
+      snprintf(msg, sizeof(msg),
+               "interface %s already has this plugin's XDP program (id %u), "
+               "kept attached for a collectd with another PinPath; %s is not "
+               "counted here. Stop that collectd and run iptrafficctl "
+               "--pin-path DIR remove for its PinPath",
+               ifc->name, id, ifc->name);
+    else
+      snprintf(msg, sizeof(msg),
+               "interface %s already has an XDP program (id %u, name "
+               "\"%s\"); it is left in place and %s is not counted. Remove "
+               "it (ip link set dev %s xdp off) if it is stale, or count on "
+               "another interface",
+               ifc->name, id, name, ifc->name, ifc->name);
   } else if (err == -EOPNOTSUPP && cfg.xdp_mode == ITR_XDP_NATIVE) {
     snprintf(msg, sizeof(msg),
              "interface %s: the driver has no native XDP support (%s); set "

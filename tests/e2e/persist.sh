@@ -256,6 +256,17 @@ print(sum(1 for e in json.load(sys.stdin)
 itr_check "keys of the old index in the per-CPU table" "$stale" 0
 itr_collectd_stop
 
+# --- another PinPath while the programs of this one stay attached --------------------
+
+itr_write_conf "$ITR_TMP/collectd.conf" "  Interface \"vb\"
+  PinPath \"\""
+itr_collectd_start
+itr_wait_for 10 "the ERROR about the kept program" \
+  log_has "already has this plugin's XDP program"
+grep -q "iptrafficctl --pin-path DIR remove" "$ITR_LOG" ||
+  itr_mismatch "the ERROR does not say how to remove the kept program"
+itr_collectd_stop
+
 # --- iptrafficctl remove, collectd stopped -------------------------------------------
 
 itr_has_xdp "$ITR_NS_B" vb || itr_mismatch "XDP not kept attached after the stop"
