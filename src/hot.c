@@ -75,14 +75,18 @@ uint32_t itr_hot_bit(const struct iptraffic_key *key) {
   return iptraffic_hot_bit(w[0], w[1], w[2], w[3], w[4], w[5]);
 }
 
+void itr_hot_filter_add(struct iptraffic_hot_filter *f,
+                        const struct iptraffic_key *key) {
+  uint32_t bit = itr_hot_bit(key);
+
+  f->bits[bit / 64] |= 1ull << (bit % 64);
+}
+
 void itr_hot_filter_build(struct iptraffic_hot_filter *f,
                           const struct iptraffic_key *keys, size_t n) {
   memset(f, 0, sizeof(*f));
-  for (size_t i = 0; i < n; i++) {
-    uint32_t bit = itr_hot_bit(&keys[i]);
-
-    f->bits[bit / 64] |= 1ull << (bit % 64);
-  }
+  for (size_t i = 0; i < n; i++)
+    itr_hot_filter_add(f, &keys[i]);
 }
 
 bool itr_hot_filter_test(const struct iptraffic_hot_filter *f,

@@ -27,6 +27,10 @@ int itr_shape_key(const struct itr_config *cfg, uint32_t ifindex, int kind,
 /* The filter bit of key, as the programs compute it. */
 uint32_t itr_hot_bit(const struct iptraffic_key *key);
 
+/* Sets key's bit in f. */
+void itr_hot_filter_add(struct iptraffic_hot_filter *f,
+                        const struct iptraffic_key *key);
+
 /* Sets f to the bits of n keys. */
 void itr_hot_filter_build(struct iptraffic_hot_filter *f,
                           const struct iptraffic_key *keys, size_t n);

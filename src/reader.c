@@ -41,6 +41,8 @@ struct itr_reader {
   size_t hot_num, hot_cap;
   struct iptraffic_hot_filter hot_bits; /* of the keys in hot */
   struct itr_hot_set current;           /* the hot address keys */
+  bool owns_hot; /* itr_reader_set_hot was called: this reader manages the
+                    hot table (a reader that only looks never deletes) */
 };
 
 /* Called for each key read: its key in the table's form and its values
@@ -155,11 +157,6 @@ static int read_table(struct itr_reader *r, int fd, size_t key_size,
   return read_iterate(r, fd, key_size, fn, ctx);
 }
 
-static void sum_values(const struct iptraffic_value *v, unsigned n,
-                       struct itr_counters *out) {
-  itr_percpu_sum(v, n, out);
-}
-
 static int visit_hot(struct itr_reader *r, const void *key,
                      const struct iptraffic_value *values, void *ctx) {
   struct hot_entry *e;
@@ -169,7 +166,7 @@ static int visit_hot(struct itr_reader *r, const void *key,
     return 0; /* created during the pass beyond what was seen: next one */
   e = &r->hot[r->hot_num++];
   memcpy(&e->key, key, sizeof(e->key));
-  sum_values(values, r->ncpus, &e->counters);
+  itr_percpu_sum(values, r->ncpus, &e->counters);
   e->matched = false;
   return 0;
 }
@@ -213,7 +210,7 @@ static int visit_addr4(struct itr_reader *r, const void *key,
 
   if (itr_key4_decode(key, &k) < 0)
     return 0; /* not written by the programs */
-  sum_values(values, 1, &c);
+  itr_percpu_sum(values, 1, &c);
   return record(r, &k, &c, ctx);
 }
 
@@ -221,7 +218,7 @@ static int visit_addr6(struct itr_reader *r, const void *key,
                        const struct iptraffic_value *values, void *ctx) {
   struct itr_counters c;
 
-  sum_values(values, 1, &c);
+  itr_percpu_sum(values, 1, &c);
   return record(r, key, &c, ctx);
 }
 
@@ -237,11 +234,8 @@ int itr_reader_pass(struct itr_reader *r, struct itr_table *t, uint64_t now) {
     return err;
   qsort(r->hot, r->hot_num, sizeof(*r->hot), hot_cmp);
   memset(&r->hot_bits, 0, sizeof(r->hot_bits));
-  for (size_t i = 0; i < r->hot_num; i++) {
-    uint32_t bit = itr_hot_bit(&r->hot[i].key);
-
-    r->hot_bits.bits[bit / 64] |= 1ull << (bit % 64);
-  }
+  for (size_t i = 0; i < r->hot_num; i++)
+    itr_hot_filter_add(&r->hot_bits, &r->hot[i].key);
 
   err = read_table(r, r->maps.addr4, sizeof(struct iptraffic_key4), 1,
                    visit_addr4, &p);
@@ -258,7 +252,7 @@ int itr_reader_pass(struct itr_reader *r, struct itr_table *t, uint64_t now) {
         memcmp(&h->counters, &none, sizeof(none)) == 0) {
       /* A node's address that never saw a frame has no series yet; once
        * it is no longer the node's, its slot is freed (nothing to lose). */
-      if (!itr_hot_set_has(&r->current, &h->key))
+      if (r->owns_hot && !itr_hot_set_has(&r->current, &h->key))
         bpf_map_delete_elem(r->maps.hot, &h->key);
       continue;
     }
@@ -276,7 +270,7 @@ static int take(struct itr_reader *r, int fd, const void *key, unsigned nvalues,
                 struct itr_counters *out) {
   if (!r->no_lookup_and_delete) {
     if (bpf_map_lookup_and_delete_elem(fd, key, r->values) == 0) {
-      sum_values(r->values, nvalues, out);
+      itr_percpu_sum(r->values, nvalues, out);
       return 0;
     }
     if (!unsupported(-errno))
@@ -286,7 +280,7 @@ static int take(struct itr_reader *r, int fd, const void *key, unsigned nvalues,
   }
   if (bpf_map_lookup_elem(fd, key, r->values) < 0)
     return -errno;
-  sum_values(r->values, nvalues, out);
+  itr_percpu_sum(r->values, nvalues, out);
   if (bpf_map_delete_elem(fd, key) < 0)
     return -errno;
   return 0;
@@ -351,6 +345,7 @@ int itr_reader_set_hot(struct itr_reader *r, const struct itr_hot_set *s,
   if (bpf_map_update_elem(r->maps.hot_filter, &zero, &f, BPF_ANY) < 0)
     return -errno;
   r->current = *s;
+  r->owns_hot = true;
   *created = n;
   return 0;
 }

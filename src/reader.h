@@ -23,7 +23,9 @@ void itr_reader_free(struct itr_reader *r);
 /* One pass: reads every key of the shared tables and of the per-CPU hot
  * table with batch lookups (key iteration where the kernel has no batch
  * operations), sums a key's CPUs and tables and records the result in t
- * with itr_table_begin_pass/record/end_pass. */
+ * with itr_table_begin_pass/record/end_pass. Once this reader has set the
+ * hot keys (itr_reader_set_hot), it also frees the hot table's slots of
+ * former hot addresses that never saw a frame; otherwise it only reads. */
 int itr_reader_pass(struct itr_reader *r, struct itr_table *t, uint64_t now);
 
 /* Removes key from the kernel's tables; final receives its last counters,

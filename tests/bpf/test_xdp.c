@@ -753,6 +753,21 @@ static void test_hot_keys(void) {
   itr_hot_set_add(&hot, &idle6);
   EXPECT(itr_reader_set_hot(f.reader, &hot, &created) == 0 && created == 3,
          "hot: set 3 keys");
+  /* A reader that only looks (iptrafficctl) leaves every slot alone, even
+   * of keys it does not know as hot. */
+  {
+    struct itr_reader *looker = NULL;
+    struct itr_table *seen = itr_table_new(2 * CAPACITY + SNAPSHOT_EXTRA);
+
+    EXPECT(seen && itr_reader_new(&looker, &m) == 0, "hot: a second reader");
+    if (seen && looker) {
+      EXPECT(itr_reader_pass(looker, seen, 1) == 0, "hot: looker pass");
+      EXPECT(bpf_map_lookup_elem(m.hot, &idle6, percpu) == 0,
+             "hot: a reader that only looks freed a slot");
+      itr_reader_free(looker);
+    }
+    itr_table_free(seen);
+  }
   run_frame(&f, frame, len, 5); /* per-CPU table */
   run_frame(&f, frame6, len6, 2);
   EXPECT(percpu && bpf_map_lookup_elem(m.hot, &local, percpu) == 0,
