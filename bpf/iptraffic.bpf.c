@@ -63,8 +63,8 @@ struct {
 } itr_networks SEC(".maps");
 
 /* Set by the plugin before load (IPv4PrefixLength, IPv6PrefixLength, any
- * <Network> block); constant for the verifier, which drops the
- * network lookup from the program when there are no networks. */
+ * <Network> block); constant for the verifier, which drops the network
+ * lookup from the program when there are no networks. */
 const volatile __u8 itr_ipv4_prefixlen = 32;
 const volatile __u8 itr_ipv6_prefixlen = 128;
 const volatile __u8 itr_has_networks = 0;

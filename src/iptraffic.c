@@ -372,23 +372,34 @@ static int attach_iface(struct iface *ifc, bool quiet) {
   return 0;
 }
 
-/* Forgets an interface's keys, in the kernel and in the snapshot: its
- * index is gone (the interface was removed) or belongs to another one. */
-static void forget_ifindex(int ifindex) {
+/* Forgets the keys of the n interface indexes ifindexes (keep false), or
+ * of every other index (keep true), in the kernel and in the snapshot. */
+static void forget_keys(const uint32_t *ifindexes, size_t n, bool keep) {
   struct itr_entry *entries = itr_table_entries(table);
   size_t i = 0;
 
   while (i < itr_table_count(table)) {
     struct iptraffic_key key = entries[i].key;
     struct itr_counters last;
+    bool listed = false;
 
-    if (key.ifindex != (uint32_t)ifindex) {
+    for (size_t k = 0; k < n; k++)
+      listed |= key.ifindex == ifindexes[k];
+    if (listed == keep) {
       i++;
       continue;
     }
     itr_reader_delete(reader, &key, &last); /* may be gone with it */
     itr_table_remove(table, &key);          /* the last entry moves to i */
   }
+}
+
+/* Forgets an interface's keys: its index is gone (the interface was
+ * removed) or belongs to another one. */
+static void forget_ifindex(int ifindex) {
+  uint32_t idx = (uint32_t)ifindex;
+
+  forget_keys(&idx, 1, false);
 }
 
 /* Follows the interface coming, going and coming back. */
@@ -565,6 +576,7 @@ struct pin_plan {
   size_t entries;               /* pinned before */
   uint32_t old_table;           /* id of the pinned IPv4 table, or 0 */
   struct itr_pins_stash *stash; /* RESIZE: the entries to carry over */
+  bool continued;               /* SAME: the pinned tables go on */
 };
 
 /* Opens PinPath and decides what to do with what is pinned there. Nothing
@@ -597,25 +609,26 @@ static int prepare_pins(const struct itr_loader_opts *opts,
   }
   itr_meta_build(&cfg, opts->ipv4, opts->ipv6, itr_loader_hot_entries(opts),
                  &want);
-  plan->entries = itr_pins_count_entries(pins);
   plan->old_table = itr_pins_table_id(pins);
   plan->replace = true;
   err = itr_pins_read_meta(pins, &have);
+  plan->why = err ? ITR_REUSE_SCHEMA : itr_meta_compare(&have, &want);
+  /* Counted only for the messages of tables that are dropped: reused ones
+   * are read at the start anyway (forget_stale_interfaces). */
+  if (plan->why == ITR_REUSE_SCHEMA || plan->why == ITR_REUSE_RESHAPE)
+    plan->entries = itr_pins_count_entries(pins);
   if (err) {
     WARNING(LOG_PREFIX "PinPath \"%s\" holds tables without a record this "
                        "version can read (%s): dropping them and their %zu "
                        "entries; counting starts from zero",
             cfg.pin_path, STRERROR(-err), plan->entries);
-    plan->why = ITR_REUSE_SCHEMA;
     return 0;
   }
-  plan->why = itr_meta_compare(&have, &want);
   switch (plan->why) {
   case ITR_REUSE_SAME:
     plan->replace = false;
     plan->reuse = true;
-    INFO(LOG_PREFIX "continuing the %zu entries pinned under \"%s\"",
-         plan->entries, cfg.pin_path);
+    plan->continued = true; /* said once the tables are read */
     break;
   case ITR_REUSE_SCHEMA:
     WARNING(LOG_PREFIX "PinPath \"%s\" holds tables of map schema %u; this "
@@ -632,7 +645,7 @@ static int prepare_pins(const struct itr_loader_opts *opts,
          cfg.pin_path, plan->entries);
     break;
   case ITR_REUSE_RESIZE:
-    err = itr_pins_stash(pins, &plan->stash);
+    err = itr_pins_stash(pins, &plan->stash, &plan->entries);
     if (err) {
       ERROR(LOG_PREFIX "reading the tables pinned under \"%s\" failed: %s",
             cfg.pin_path, STRERROR(-err));
@@ -709,20 +722,16 @@ static void detach_unconfigured(uint32_t old_table) {
 
   itr_pins_forget_links(pins, configured_name);
   for (i = all; i && i->if_index; i++) {
-    if (configured_name(i->if_name))
-      continue;
-    for (int k = 0; k < 2; k++) {
-      struct itr_own_hooks h;
+    struct itr_own_hooks h;
 
-      if (!ids[k] || itr_find_own((int)i->if_index, ids[k], &h) != 0 ||
-          !h.tc_prog)
-        continue;
-      h.xdp_prog = 0; /* links went with their pins */
-      if (itr_detach_own((int)i->if_index, &h) == 0)
-        INFO(LOG_PREFIX "interface %s is no longer configured: detached the "
-                        "egress filter an earlier start left",
-             i->if_name);
-    }
+    if (configured_name(i->if_name) ||
+        itr_find_own((int)i->if_index, ids, 2, &h) != 0 || !h.tc_prog)
+      continue;
+    h.xdp_prog = 0; /* links went with their pins */
+    if (itr_detach_own((int)i->if_index, &h) == 0)
+      INFO(LOG_PREFIX "interface %s is no longer configured: detached the "
+                      "egress filter an earlier start left",
+           i->if_name);
   }
   if (all)
     if_freenameindex(all);
@@ -730,11 +739,11 @@ static void detach_unconfigured(uint32_t old_table) {
 
 /* Keys of interface indexes that no configured interface has now (an
  * interface removed from the configuration, or recreated while collectd
- * was down) leave the reused tables before anything is attached. */
-static void forget_stale_interfaces(void) {
+ * was down) leave the reused tables before anything is attached. Returns
+ * the number of entries the tables held. */
+static size_t forget_stale_interfaces(void) {
   uint32_t now[ITR_MAX_INTERFACES];
-  size_t n = 0, i = 0;
-  struct itr_entry *entries;
+  size_t n = 0, n_read;
 
   for (size_t k = 0; k < cfg.interfaces_num; k++) {
     unsigned idx = if_nametoindex(cfg.interfaces[k]);
@@ -743,22 +752,10 @@ static void forget_stale_interfaces(void) {
       now[n++] = idx;
   }
   if (itr_reader_pass(reader, table, CDTIME_T_TO_MS(cdtime())) != 0)
-    return;
-  entries = itr_table_entries(table);
-  while (i < itr_table_count(table)) {
-    struct iptraffic_key key = entries[i].key;
-    struct itr_counters last;
-    bool known = false;
-
-    for (size_t k = 0; k < n; k++)
-      known |= key.ifindex == now[k];
-    if (known) {
-      i++;
-      continue;
-    }
-    itr_reader_delete(reader, &key, &last);
-    itr_table_remove(table, &key); /* the last entry moves to i */
-  }
+    return 0;
+  n_read = itr_table_count(table);
+  forget_keys(now, n, true);
+  return n_read;
 }
 
 static int iptraffic_init(void) {
@@ -833,8 +830,13 @@ static int iptraffic_init(void) {
   }
   if (pins) {
     detach_unconfigured(plan.old_table);
-    if (plan.entries)
-      forget_stale_interfaces();
+    if (plan.continued || plan.entries) {
+      size_t n = forget_stale_interfaces();
+
+      if (plan.continued)
+        INFO(LOG_PREFIX "continuing the %zu entries pinned under \"%s\"", n,
+             cfg.pin_path);
+    }
   }
 
   for (size_t i = 0; i < cfg.interfaces_num; i++) {

@@ -193,7 +193,7 @@ static int status(struct itr_pins *p, const struct iptraffic_meta *m,
 
     if_text(ifs[i], name, sizeof(name));
     printf("interface %-6s ifindex %u:", name, ifs[i]);
-    if (name[0] != '#' && id && itr_find_own((int)ifs[i], id, &h) == 0) {
+    if (name[0] != '#' && id && itr_find_own((int)ifs[i], &id, 1, &h) == 0) {
       if (h.xdp_prog)
         printf(" ingress XDP %s (program %u)", xdp_mode_name(h.xdp_mode),
                h.xdp_prog);
@@ -239,7 +239,7 @@ static int remove_all(struct itr_pins *p, bool in_use) {
     /* A link whose pin went is released by the kernel shortly after:
      * until then its program looks attached (EBUSY). */
     for (int tries = 0;; tries++) {
-      if (itr_find_own((int)i->if_index, id, &h) != 0 ||
+      if (itr_find_own((int)i->if_index, &id, 1, &h) != 0 ||
           (!h.xdp_prog && !h.tc_prog)) {
         err = 1;
         break;

@@ -405,6 +405,12 @@ int itr_xdp_release(struct itr_xdp_attachment *a) {
   return itr_xdp_detach(a);
 }
 
+/* The program a query found attached, in whichever mode. */
+static uint32_t attached_xdp_id(const struct bpf_xdp_query_opts *q) {
+  return q->prog_id ? q->prog_id
+                    : (q->drv_prog_id ? q->drv_prog_id : q->skb_prog_id);
+}
+
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len) {
   LIBBPF_OPTS(bpf_xdp_query_opts, opts);
   struct bpf_prog_info info;
@@ -417,9 +423,7 @@ int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len) {
   err = bpf_xdp_query(ifindex, 0, &opts);
   if (err)
     return err;
-  *prog_id = opts.prog_id
-                 ? opts.prog_id
-                 : (opts.drv_prog_id ? opts.drv_prog_id : opts.skb_prog_id);
+  *prog_id = attached_xdp_id(&opts);
   if (*prog_id == 0)
     return 0;
   fd = bpf_prog_get_fd_by_id(*prog_id);
@@ -564,25 +568,23 @@ static bool prog_uses_maps(uint32_t prog_id, const uint32_t *ids, int n) {
   return uses;
 }
 
-/* Whether program prog_id counts into l's tables, or into earlier tables
- * of the same PinPath (itr_loader_own): a program of this plugin that an
- * earlier collectd left attached. */
-static bool prog_is_ours(const struct itr_loader *l, uint32_t prog_id) {
-  uint32_t ids[ITR_OWN_MAPS + 1];
-  struct bpf_map_info mi;
-  uint32_t mlen = sizeof(mi);
+/* The ids of l's IPv4 table and of the earlier tables it takes for its own
+ * (itr_loader_own): the programs that use one are this plugin's. */
+static int own_ids(const struct itr_loader *l, uint32_t *ids) {
   int n = 0;
 
-  memset(&mi, 0, sizeof(mi));
-  if (bpf_obj_get_info_by_fd(itr_loader_map_fd(l), &mi, &mlen) == 0)
-    ids[n++] = mi.id;
+  ids[n] = itr_loader_table_id(l);
+  n += ids[n] != 0;
   for (int k = 0; k < l->own_maps_num; k++)
     ids[n++] = l->own_maps[k];
-  return prog_uses_maps(prog_id, ids, n);
+  return n;
 }
 
+/* The first egress clsact filter whose program uses one of the n maps of
+ * ids. */
 struct own_filter {
-  const struct itr_loader *l;
+  const uint32_t *ids;
+  int n;
   struct filter_info found;
   bool have;
 };
@@ -590,10 +592,20 @@ struct own_filter {
 static void match_own(const struct filter_info *f, void *ctx) {
   struct own_filter *o = ctx;
 
-  if (!o->have && f->prog_id && prog_is_ours(o->l, f->prog_id)) {
+  if (!o->have && f->prog_id && prog_uses_maps(f->prog_id, o->ids, o->n)) {
     o->found = *f;
     o->have = true;
   }
+}
+
+static bool find_own_filter(int ifindex, const uint32_t *ids, int n,
+                            struct filter_info *out) {
+  struct own_filter own = {.ids = ids, .n = n};
+
+  dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), match_own,
+               &own);
+  *out = own.found;
+  return own.have;
 }
 
 int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
@@ -625,13 +637,12 @@ int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
   if (!a->created_qdisc) {
     /* A filter of ours that a killed collectd left counting into the same
      * pinned tables is replaced in place: else both would count. */
-    struct own_filter own = {.l = l};
+    uint32_t ids[ITR_OWN_MAPS + 1];
+    struct filter_info found;
 
-    dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), match_own,
-                 &own);
-    if (own.have) {
-      opts.handle = own.found.handle;
-      opts.priority = own.found.priority;
+    if (find_own_filter(ifindex, ids, own_ids(l, ids), &found)) {
+      opts.handle = found.handle;
+      opts.priority = found.priority;
       opts.flags = BPF_TC_F_REPLACE;
       a->replaced = true;
     }
@@ -713,34 +724,18 @@ int itr_tc_detach(struct itr_tc_attachment *a) {
 
 /* --- What an earlier collectd left (the admin command) ------------------ */
 
-struct own_by_ids {
-  uint32_t map_id;
-  struct filter_info found;
-  bool have;
-};
-
-static void match_ids(const struct filter_info *f, void *ctx) {
-  struct own_by_ids *o = ctx;
-
-  if (!o->have && f->prog_id && prog_uses_maps(f->prog_id, &o->map_id, 1)) {
-    o->found = *f;
-    o->have = true;
-  }
-}
-
-int itr_find_own(int ifindex, uint32_t map_id, struct itr_own_hooks *out) {
+int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
+                 struct itr_own_hooks *out) {
   LIBBPF_OPTS(bpf_xdp_query_opts, xq);
-  struct own_by_ids own = {.map_id = map_id};
   uint32_t ids[8], count = 8;
   LIBBPF_OPTS(bpf_prog_query_opts, tq, .prog_ids = ids, .prog_cnt = count);
+  struct filter_info found;
 
   memset(out, 0, sizeof(*out));
   if (bpf_xdp_query(ifindex, 0, &xq) == 0) {
-    uint32_t id = xq.prog_id
-                      ? xq.prog_id
-                      : (xq.drv_prog_id ? xq.drv_prog_id : xq.skb_prog_id);
+    uint32_t id = attached_xdp_id(&xq);
 
-    if (id && prog_uses_maps(id, &map_id, 1)) {
+    if (id && prog_uses_maps(id, map_ids, n)) {
       out->xdp_prog = id;
       out->xdp_mode = xq.attach_mode;
     }
@@ -748,14 +743,12 @@ int itr_find_own(int ifindex, uint32_t map_id, struct itr_own_hooks *out) {
   if (bpf_prog_query_opts(ifindex, (enum bpf_attach_type)ITR_BPF_TCX_EGRESS,
                           &tq) == 0)
     for (uint32_t i = 0; i < tq.prog_cnt && i < 8; i++)
-      if (prog_uses_maps(ids[i], &map_id, 1))
+      if (prog_uses_maps(ids[i], map_ids, n))
         out->tcx_prog = ids[i];
-  if (dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), match_ids,
-                   &own) > 0 &&
-      own.have) {
-    out->tc_prog = own.found.prog_id;
-    out->tc_handle = own.found.handle;
-    out->tc_priority = own.found.priority;
+  if (find_own_filter(ifindex, map_ids, n, &found)) {
+    out->tc_prog = found.prog_id;
+    out->tc_handle = found.handle;
+    out->tc_priority = found.priority;
   }
   return 0;
 }

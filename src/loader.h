@@ -174,8 +174,8 @@ int itr_tc_release(struct itr_tc_attachment *a);
 int itr_loader_tc_fd(const struct itr_loader *l);
 int itr_loader_xdp_frags_fd(const struct itr_loader *l);
 
-/* What of this plugin is attached to ifindex: the programs that use the
- * map map_id (the pinned IPv4 table). 0 where there is none. */
+/* What of this plugin is attached to ifindex: the programs that use one
+ * of the n maps of map_ids (pinned IPv4 tables). 0 where there is none. */
 struct itr_own_hooks {
   uint32_t xdp_prog;  /* XDP program */
   uint8_t xdp_mode;   /* XDP_ATTACHED_* */
@@ -184,7 +184,8 @@ struct itr_own_hooks {
   uint32_t tc_handle; /* and that filter */
   uint32_t tc_priority;
 };
-int itr_find_own(int ifindex, uint32_t map_id, struct itr_own_hooks *out);
+int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
+                 struct itr_own_hooks *out);
 
 /* Detaches the XDP program attached through netlink and the clsact
  * filter of h; -EBUSY when the XDP program is held by a link (a collectd

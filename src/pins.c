@@ -20,6 +20,7 @@
 
 #include "hot.h"
 #include "pins.h"
+#include "reader.h"
 #include "table.h"
 
 #ifndef BPF_FS_MAGIC
@@ -236,8 +237,10 @@ bool itr_pins_have_tables(struct itr_pins *p) {
   return access(path, F_OK) == 0;
 }
 
+/* Keys of a map of any layout (a foreign or older one too: BPF keys are
+ * at most 512 bytes). */
 static size_t count_keys(int fd) {
-  uint8_t key[sizeof(struct iptraffic_key)], next[sizeof(key)];
+  uint8_t key[512], next[sizeof(key)];
   const void *prev = NULL;
   size_t n = 0;
 
@@ -293,151 +296,138 @@ uint32_t itr_pins_table_id(struct itr_pins *p) {
 
 /* --- Carrying entries over ---------------------------------------------- */
 
-struct stash_table {
-  uint8_t *keys; /* key_size each */
-  struct itr_counters *counters;
-  size_t num;
-};
-
+/* The pinned tables read as the plugin reads them: one entry per key,
+ * summed over the tables and CPUs. */
 struct itr_pins_stash {
-  struct stash_table t[3]; /* addr4, addr6, hot */
+  struct itr_table *t;
+  struct iptraffic_key *hot; /* the keys of the per-CPU table, sorted */
+  size_t hot_num;
 };
-
-static const size_t stash_key_size[3] = {sizeof(struct iptraffic_key4),
-                                         sizeof(struct iptraffic_key),
-                                         sizeof(struct iptraffic_key)};
 
 void itr_pins_stash_free(struct itr_pins_stash *s) {
   if (!s)
     return;
-  for (int i = 0; i < 3; i++) {
-    free(s->t[i].keys);
-    free(s->t[i].counters);
-  }
+  itr_table_free(s->t);
+  free(s->hot);
   free(s);
 }
 
-/* Reads every entry of fd, summing per-CPU values (ncpus of them) when
- * percpu. */
-static int stash_table(int fd, size_t key_size, bool percpu, unsigned ncpus,
-                       struct stash_table *t) {
-  uint8_t key[sizeof(struct iptraffic_key)], next[sizeof(key)];
-  struct iptraffic_value *v = calloc(percpu ? ncpus : 1, sizeof(*v));
-  const void *prev = NULL;
-  size_t cap = count_keys(fd) + 1;
-  int err = 0;
-
-  t->keys = calloc(cap, key_size);
-  t->counters = calloc(cap, sizeof(*t->counters));
-  if (!v || !t->keys || !t->counters) {
-    free(v);
-    return -ENOMEM;
-  }
-  while (t->num < cap && bpf_map_get_next_key(fd, prev, next) == 0) {
-    memcpy(key, next, key_size);
-    prev = key;
-    if (bpf_map_lookup_elem(fd, key, v) < 0) {
-      if (errno == ENOENT)
-        continue;
-      err = -errno;
-      break;
-    }
-    memcpy(t->keys + t->num * key_size, key, key_size);
-    itr_percpu_sum(v, percpu ? ncpus : 1, &t->counters[t->num]);
-    t->num++;
-  }
-  free(v);
-  return err;
+static int key_cmp(const void *a, const void *b) {
+  return itr_key_cmp(a, b);
 }
 
-int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out) {
-  struct itr_pins_stash *s = calloc(1, sizeof(*s));
-  int ncpus = libbpf_num_possible_cpus();
-  int err = 0;
+/* The keys of the per-CPU table (a few hundred at most). */
+static int stash_hot_keys(int fd, size_t max, struct itr_pins_stash *s) {
+  struct iptraffic_key key, next;
+  const void *prev = NULL;
 
-  if (!s)
+  s->hot = calloc(max ? max : 1, sizeof(*s->hot));
+  if (!s->hot)
     return -ENOMEM;
-  if (ncpus <= 0) {
-    free(s);
-    return ncpus < 0 ? ncpus : -EINVAL;
+  while (s->hot_num < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    s->hot[s->hot_num++] = key;
   }
-  for (int i = 0; i < 3 && !err; i++) {
-    int fd = open_pin(p, table_names[i]);
+  qsort(s->hot, s->hot_num, sizeof(*s->hot), key_cmp);
+  return 0;
+}
 
-    if (fd == -ENOENT)
-      continue;
-    if (fd < 0) {
-      err = fd;
-      break;
-    }
-    err = stash_table(fd, stash_key_size[i], i == 2, (unsigned)ncpus, &s->t[i]);
-    close(fd);
+static uint32_t max_entries(int fd) {
+  struct bpf_map_info info;
+  uint32_t len = sizeof(info);
+
+  memset(&info, 0, sizeof(info));
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+}
+
+int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out,
+                   size_t *entries) {
+  struct itr_pins_stash *s;
+  struct itr_reader *r;
+  struct itr_maps m;
+  int err = itr_pins_maps(p, &m);
+
+  if (err)
+    return err;
+  s = calloc(1, sizeof(*s));
+  if (s)
+    s->t = itr_table_new((size_t)max_entries(m.addr4) + max_entries(m.addr6) +
+                         max_entries(m.hot) + 1);
+  err = s && s->t ? itr_reader_new(&r, &m) : -ENOMEM;
+  if (!err) {
+    err = itr_reader_pass(r, s->t, 0);
+    itr_reader_free(r);
   }
+  if (!err)
+    err = stash_hot_keys(m.hot, max_entries(m.hot), s);
+  itr_pins_close_maps(&m);
   if (err) {
     itr_pins_stash_free(s);
     return err;
   }
+  *entries = itr_table_count(s->t);
   *out = s;
   return 0;
 }
 
-/* Writes a hot key's counters (v[0]) into its family's shared table. */
-static int to_shared(const struct itr_maps *maps,
-                     const struct iptraffic_key *key,
-                     const struct iptraffic_value *v) {
+/* Writes counters c under key into the table it was in: a key of the
+ * per-CPU table there (the sum on the first CPU), or in its shared table
+ * when that is full, as the programs do; the others in their family's
+ * shared table (reads sum the two). */
+static int restore_one(const struct itr_maps *maps,
+                       const struct itr_pins_stash *s,
+                       const struct iptraffic_key *key,
+                       const struct itr_counters *c,
+                       struct iptraffic_value *percpu, size_t ncpus) {
+  const struct iptraffic_value v = {c->rx_bytes, c->rx_packets, c->tx_bytes,
+                                    c->tx_packets};
   struct iptraffic_key4 k4;
 
+  if (bsearch(key, s->hot, s->hot_num, sizeof(*s->hot), key_cmp)) {
+    memset(percpu, 0, sizeof(*percpu) * ncpus);
+    percpu[0] = v;
+    if (bpf_map_update_elem(maps->hot, key, percpu, BPF_NOEXIST) == 0)
+      return 0;
+    if (errno != E2BIG)
+      return -errno;
+  }
   if (key->kind == IPTRAFFIC_KIND_IPV4) {
     if (itr_key4_encode(key, &k4) < 0)
       return -EINVAL;
-    return bpf_map_update_elem(maps->addr4, &k4, v, BPF_NOEXIST) < 0 ? -errno
-                                                                     : 0;
+    return bpf_map_update_elem(maps->addr4, &k4, &v, BPF_NOEXIST) < 0 ? -errno
+                                                                      : 0;
   }
-  return bpf_map_update_elem(maps->addr6, key, v, BPF_NOEXIST) < 0 ? -errno : 0;
+  return bpf_map_update_elem(maps->addr6, key, &v, BPF_NOEXIST) < 0 ? -errno
+                                                                    : 0;
 }
 
 int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
                      size_t *kept, size_t *dropped) {
-  const int fds[3] = {maps->addr4, maps->addr6, maps->hot};
   int ncpus = libbpf_num_possible_cpus();
-  struct iptraffic_value *v;
+  const struct itr_entry *e = itr_table_entries(s->t);
+  struct iptraffic_value *percpu;
   int err = 0;
 
   *kept = *dropped = 0;
-  v = calloc(ncpus > 0 ? (size_t)ncpus : 1, sizeof(*v));
-  if (!v) {
+  percpu = calloc(ncpus > 0 ? (size_t)ncpus : 1, sizeof(*percpu));
+  if (!percpu) {
     itr_pins_stash_free(s);
     return -ENOMEM;
   }
-  for (int i = 0; i < 3 && !err; i++) {
-    const struct stash_table *t = &s->t[i];
-
-    for (size_t k = 0; k < t->num; k++) {
-      const struct itr_counters *c = &t->counters[k];
-
-      /* Per CPU: the sum goes to the first CPU's slot. */
-      memset(v, 0, sizeof(*v) * (i == 2 ? (size_t)ncpus : 1));
-      v[0] = (struct iptraffic_value){c->rx_bytes, c->rx_packets, c->tx_bytes,
-                                      c->tx_packets};
-      if (bpf_map_update_elem(fds[i], t->keys + k * stash_key_size[i], v,
-                              BPF_NOEXIST) == 0) {
-        (*kept)++;
-      } else if (errno == E2BIG && i == 2 &&
-                 to_shared(
-                     maps,
-                     (const struct iptraffic_key *)(t->keys +
-                                                    k * stash_key_size[i]),
-                     v) == 0) {
-        (*kept)++; /* no room in the hot table: its shared one sums too */
-      } else if (errno == E2BIG) {
-        (*dropped)++;
-      } else if (errno != EEXIST) {
-        err = -errno;
-        break;
-      }
+  for (size_t i = 0; i < itr_table_count(s->t) && !err; i++) {
+    err = restore_one(maps, s, &e[i].key, &e[i].counters, percpu,
+                      ncpus > 0 ? (size_t)ncpus : 1);
+    if (err == 0) {
+      (*kept)++;
+    } else if (err == -E2BIG) {
+      (*dropped)++;
+      err = 0;
+    } else if (err == -EEXIST) {
+      err = 0; /* created meanwhile, as a hot key */
     }
   }
-  free(v);
+  free(percpu);
   itr_pins_stash_free(s);
   return err;
 }

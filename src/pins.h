@@ -57,10 +57,12 @@ int itr_pins_drop_tables(struct itr_pins *p);
  * attached by an earlier collectd are known by the tables they use. */
 uint32_t itr_pins_table_id(struct itr_pins *p);
 
-/* The entries of the pinned tables, read while no program counts into
- * them, to be written into tables of other sizes. */
+/* The entries of the pinned tables (*entries of them), read as the plugin
+ * reads them (batch lookups, one entry per key), to be written into
+ * tables of other sizes. */
 struct itr_pins_stash;
-int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out);
+int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out,
+                   size_t *entries);
 /* Writes the stash into the tables in maps (new, empty); *kept and
  * *dropped count the entries that found room and those that did not.
  * Frees the stash. */
