@@ -334,4 +334,71 @@ int iptraffic_tc(struct __sk_buff *skb) {
   return TC_ACT_UNSPEC;
 }
 
+#ifndef E2BIG
+#define E2BIG 7
+#endif
+
+static __always_inline void add_value_atomic(struct iptraffic_value *v,
+                                             const struct iptraffic_value *a) {
+  __sync_fetch_and_add(&v->rx_bytes, a->rx_bytes);
+  __sync_fetch_and_add(&v->rx_packets, a->rx_packets);
+  __sync_fetch_and_add(&v->tx_bytes, a->tx_bytes);
+  __sync_fetch_and_add(&v->tx_packets, a->tx_packets);
+}
+
+/* Adds a to key's entry in map, creating it if needed. Returns 0, or
+ * -E2BIG when it could not be created. */
+static __always_inline int merge_into(void *map, const void *key,
+                                      const struct iptraffic_value *a) {
+  struct iptraffic_value *v = bpf_map_lookup_elem(map, key);
+  long err;
+
+  if (!v) {
+    err = bpf_map_update_elem(map, key, a, BPF_NOEXIST);
+    if (err == 0)
+      return 0;
+    if (err != -EEXIST)
+      return -E2BIG;
+    v = bpf_map_lookup_elem(map, key); /* a frame created it meanwhile */
+    if (!v)
+      return -E2BIG;
+  }
+  /* Atomic in itr_hot too: a frame on this CPU may interrupt. */
+  add_value_atomic(v, a);
+  return 0;
+}
+
+/*
+ * Carries one entry over into tables that frames are counted in already
+ * (struct iptraffic_merge), so that replacing tables loses nothing: the
+ * plugin switches the programs to the new tables first and merges what
+ * the old ones held after.
+ */
+SEC("syscall")
+int iptraffic_merge(struct iptraffic_merge *m) {
+  struct iptraffic_key key = m->key;
+  struct iptraffic_value a = m->value;
+  struct iptraffic_key4 k4;
+  __u32 addr;
+
+  m->err = 0;
+  if (bpf_map_lookup_elem(&itr_hot, &key)) {
+    m->err = merge_into(&itr_hot, &key, &a);
+    return 0;
+  }
+  if (key.kind != IPTRAFFIC_KIND_IPV4) {
+    m->err = merge_into(&itr_addr6, &key, &a);
+    return 0;
+  }
+  k4.ifindex = key.ifindex;
+  addr = *(const __u32 *)key.addr;
+  if (key.prefixlen < 32) {
+    k4.ifindex |= IPTRAFFIC_KEY4_AGGREGATE;
+    addr |= bpf_htonl(0x80000000u >> (key.prefixlen & 31));
+  }
+  k4.addr = addr;
+  m->err = merge_into(&itr_addr4, &k4, &a);
+  return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -149,6 +149,37 @@ struct iptraffic_net_value {
   __u16 reserved;
 };
 
+/*
+ * One entry carried over from pinned tables into tables that programs
+ * already count in: the context of iptraffic_merge (a BPF_PROG_TYPE_SYSCALL
+ * program run by the plugin, Linux 5.14), which adds value to key's
+ * counters with atomic adds: in itr_hot (this CPU's counters) when the
+ * plugin created the key there, else in its shared table, creating the
+ * entry if needed. Not kept
+ * anywhere, so not part of the schema.
+ */
+struct iptraffic_merge {
+  struct iptraffic_key key;     /* the plugin's form */
+  struct iptraffic_value value; /* to add */
+  __u32 reserved;               /* 0 */
+  __s32 err;                    /* out: 0, or -E2BIG when the shared table
+                                   is full */
+};
+
+/*
+ * Earlier schemas, read only to migrate their pinned tables. The first two
+ * fields of struct iptraffic_meta (magic, schema_version) are the same in
+ * every schema; a record of schema 2 has the layout above, with
+ * ipv4_entries the size of its one table and ipv6_entries, hot_entries 0.
+ *
+ * Schema 2 (version 0.1.0): one per-CPU hash for every key,
+ *   itr_counters    per-CPU hash, struct iptraffic_key -> iptraffic_value
+ *                   per CPU (the key and value layouts of schema 3)
+ *   itr_networks    as in schema 3
+ */
+#define IPTRAFFIC_SCHEMA2 2
+#define IPTRAFFIC_SCHEMA2_COUNTERS "itr_counters"
+
 _Static_assert(sizeof(struct iptraffic_key) == 24, "key layout changed");
 _Static_assert(sizeof(struct iptraffic_key4) == 8, "IPv4 key layout changed");
 _Static_assert(sizeof(struct iptraffic_net_key) == 21,
@@ -161,5 +192,6 @@ _Static_assert(sizeof(struct iptraffic_value) % 8 == 0,
 _Static_assert(sizeof(struct iptraffic_hot_filter) == 128,
                "hot filter layout changed");
 _Static_assert(sizeof(struct iptraffic_meta) == 32, "meta layout changed");
+_Static_assert(sizeof(struct iptraffic_merge) == 64, "merge layout changed");
 
 #endif /* IPTRAFFIC_H */

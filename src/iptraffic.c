@@ -570,14 +570,20 @@ static void explain_pins_problem(enum itr_pins_problem why, const char *where,
 
 /* What iptraffic_init does with what is pinned under PinPath. */
 struct pin_plan {
-  bool reuse;                   /* load with the pins: the same tables */
-  bool replace;                 /* load without, then swap the pins */
-  enum itr_reuse why;           /* of replace */
-  size_t entries;               /* pinned before */
-  uint32_t old_table;           /* id of the pinned IPv4 table, or 0 */
-  struct itr_pins_stash *stash; /* RESIZE: the entries to carry over */
-  bool continued;               /* SAME: the pinned tables go on */
+  bool reuse;         /* load with the pins: the same tables */
+  bool replace;       /* load without, then swap the pins */
+  enum itr_reuse why; /* of replace */
+  uint32_t schema;    /* of the pinned tables */
+  size_t entries;     /* pinned before */
+  uint32_t old_table; /* id of the pinned IPv4 table, or 0 */
+  bool continued;     /* SAME: the pinned tables go on */
+  bool merge;         /* carry over once attached (merge program) */
 };
+
+/* Whether the pinned entries go into new tables. */
+static bool carries_over(const struct pin_plan *plan) {
+  return plan->why == ITR_REUSE_RESIZE || plan->why == ITR_REUSE_MIGRATE;
+}
 
 /* Opens PinPath and decides what to do with what is pinned there. Nothing
  * is removed yet: until the new tables are loaded, the old ones stay.
@@ -613,6 +619,7 @@ static int prepare_pins(const struct itr_loader_opts *opts,
   plan->replace = true;
   err = itr_pins_read_meta(pins, &have);
   plan->why = err ? ITR_REUSE_SCHEMA : itr_meta_compare(&have, &want);
+  plan->schema = err ? 0 : have.schema_version;
   /* Counted only for the messages of tables that are dropped: reused ones
    * are read at the start anyway (forget_stale_interfaces). */
   if (plan->why == ITR_REUSE_SCHEMA || plan->why == ITR_REUSE_RESHAPE)
@@ -632,11 +639,12 @@ static int prepare_pins(const struct itr_loader_opts *opts,
     break;
   case ITR_REUSE_SCHEMA:
     WARNING(LOG_PREFIX "PinPath \"%s\" holds tables of map schema %u; this "
-                       "version reads schema %u and cannot migrate them: "
+                       "version reads schema %u and migrates only from "
+                       "schema %u: "
                        "dropping them and their %zu entries; counting starts "
                        "from zero",
             cfg.pin_path, have.schema_version, IPTRAFFIC_SCHEMA_VERSION,
-            plan->entries);
+            IPTRAFFIC_SCHEMA2, plan->entries);
     break;
   case ITR_REUSE_RESHAPE:
     INFO(LOG_PREFIX "the options that shape keys (IPv4PrefixLength, "
@@ -645,14 +653,62 @@ static int prepare_pins(const struct itr_loader_opts *opts,
          cfg.pin_path, plan->entries);
     break;
   case ITR_REUSE_RESIZE:
-    err = itr_pins_stash(pins, &plan->stash, &plan->entries);
-    if (err) {
-      ERROR(LOG_PREFIX "reading the tables pinned under \"%s\" failed: %s",
-            cfg.pin_path, STRERROR(-err));
-      return -1;
-    }
-    break;
+  case ITR_REUSE_MIGRATE:
+    break; /* read once the new tables are loaded: finish_pins */
   }
+  return 0;
+}
+
+/* The entries of the pinned tables into the new ones (RESIZE, MIGRATE).
+ * With the merge program (plan->merge) this runs once the new programs
+ * are attached: the old tables are then final, and their entries are
+ * added to what the new programs counted meanwhile, so nothing is lost.
+ * Without it (before Linux 5.14) it runs just before attaching: what the
+ * old programs count between the read and the switch is lost. */
+static int carry_over(struct pin_plan *plan) {
+  struct itr_pins_stash *stash;
+  struct itr_maps maps;
+  size_t kept, dropped;
+  int err = itr_pins_stash(pins, plan->schema, &stash, &plan->entries);
+
+  if (err) {
+    plan->entries = itr_pins_count_entries(pins);
+    WARNING(LOG_PREFIX "the tables pinned under \"%s\" cannot be read as "
+                       "their record says (map schema %u): %s; dropping them "
+                       "and their %zu entries, counting starts from zero",
+            cfg.pin_path, plan->schema, STRERROR(-err), plan->entries);
+    return 0;
+  }
+  itr_loader_maps(loader, &maps);
+  if (plan->merge)
+    err = itr_pins_merge(stash, loader, &kept, &dropped);
+  else
+    err = itr_pins_restore(stash, &maps, &kept, &dropped);
+  if (err) {
+    ERROR(LOG_PREFIX "carrying the entries over to the new tables failed: "
+                     "%s",
+          STRERROR(-err));
+    return -1;
+  }
+  if (plan->why == ITR_REUSE_MIGRATE && dropped)
+    WARNING(LOG_PREFIX "migrated the tables under \"%s\" from map schema %u "
+                       "to %u: carried %zu entries over; %zu did not fit "
+                       "MaxEntries or MaxEntriesIPv6 and were dropped",
+            cfg.pin_path, plan->schema, IPTRAFFIC_SCHEMA_VERSION, kept,
+            dropped);
+  else if (plan->why == ITR_REUSE_MIGRATE)
+    INFO(LOG_PREFIX "migrated the tables under \"%s\" from map schema %u to "
+                    "%u: carried all %zu entries over",
+         cfg.pin_path, plan->schema, IPTRAFFIC_SCHEMA_VERSION, kept);
+  else if (dropped)
+    WARNING(LOG_PREFIX "MaxEntries, MaxEntriesIPv6 or the interfaces "
+                       "changed: carried %zu entries over to the new "
+                       "tables; %zu did not fit and were dropped",
+            kept, dropped);
+  else
+    INFO(LOG_PREFIX "MaxEntries, MaxEntriesIPv6 or the interfaces changed: "
+                    "carried all %zu entries over to the new tables",
+         kept);
   return 0;
 }
 
@@ -661,30 +717,10 @@ static int prepare_pins(const struct itr_loader_opts *opts,
 static int finish_pins(const struct itr_loader_opts *opts,
                        struct pin_plan *plan) {
   struct iptraffic_meta want;
-  struct itr_maps maps;
-  size_t kept, dropped;
   int err;
 
-  if (plan->stash) {
-    itr_loader_maps(loader, &maps);
-    err = itr_pins_restore(plan->stash, &maps, &kept, &dropped);
-    plan->stash = NULL;
-    if (err) {
-      ERROR(LOG_PREFIX "carrying the entries over to the new tables failed: "
-                       "%s",
-            STRERROR(-err));
-      return -1;
-    }
-    if (dropped)
-      WARNING(LOG_PREFIX "MaxEntries, MaxEntriesIPv6 or the interfaces "
-                         "changed: carried %zu entries over to the new "
-                         "tables; %zu did not fit and were dropped",
-              kept, dropped);
-    else
-      INFO(LOG_PREFIX "MaxEntries, MaxEntriesIPv6 or the interfaces changed: "
-                      "carried all %zu entries over to the new tables",
-           kept);
-  }
+  if (carries_over(plan) && carry_over(plan) < 0)
+    return -1;
   if (plan->replace) {
     err = itr_pins_drop_tables(pins);
     if (!err)
@@ -802,14 +838,19 @@ static int iptraffic_init(void) {
   err = itr_loader_open_config(&loader, &sizes, &cfg);
   release_held(err == -EPERM || err == -EACCES ? LOG_DEBUG : LOG_WARNING);
   if (err) {
-    explain_load_error(err);
-    itr_pins_stash_free(plan.stash); /* the old tables stay pinned */
+    explain_load_error(err); /* the old tables stay pinned */
     iptraffic_shutdown();
     return -1;
   }
   if (pins) {
     itr_loader_own(loader, plan.old_table);
-    if (finish_pins(&sizes, &plan) < 0) {
+    plan.merge = carries_over(&plan) && itr_loader_has_merge(loader);
+    if (carries_over(&plan) && !plan.merge)
+      INFO(LOG_PREFIX "this kernel has no BPF syscall programs (Linux 5.14): "
+                      "the entries are carried over before the programs "
+                      "switch tables, and what they count in between is "
+                      "lost");
+    if (!plan.merge && finish_pins(&sizes, &plan) < 0) {
       iptraffic_shutdown();
       return -1;
     }
@@ -830,7 +871,7 @@ static int iptraffic_init(void) {
   }
   if (pins) {
     detach_unconfigured(plan.old_table);
-    if (plan.continued || plan.entries) {
+    if (plan.continued || (plan.entries && !plan.merge)) {
       size_t n = forget_stale_interfaces();
 
       if (plan.continued)
@@ -857,6 +898,14 @@ static int iptraffic_init(void) {
       iptraffic_shutdown();
       return -1;
     }
+  }
+  /* Every program counts into the new tables now: the old ones are final. */
+  if (plan.merge) {
+    if (finish_pins(&sizes, &plan) < 0) {
+      iptraffic_shutdown();
+      return -1;
+    }
+    forget_stale_interfaces();
   }
   return 0;
 }

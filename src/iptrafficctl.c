@@ -4,6 +4,7 @@
  *
  *   iptrafficctl [--pin-path DIR] status
  *   iptrafficctl [--pin-path DIR] dump [--json]
+ *   iptrafficctl [--pin-path DIR] migrate
  *   iptrafficctl [--pin-path DIR] remove
  *
  * Exit status: 0, 1 on a failure (said on stderr), 2 on bad usage.
@@ -21,6 +22,7 @@
 #include "pins.h"
 #include "plugin_config.h"
 #include "reader.h"
+#include "state.h"
 #include "table.h"
 
 #define PROG "iptrafficctl"
@@ -28,6 +30,7 @@
 static void usage(FILE *to) {
   fprintf(to, "usage: " PROG " [--pin-path DIR] status\n"
               "       " PROG " [--pin-path DIR] dump [--json]\n"
+              "       " PROG " [--pin-path DIR] migrate\n"
               "       " PROG " [--pin-path DIR] remove\n"
               "The state of the collectd plugin iptraffic under DIR (its "
               "PinPath,\ndefault " ITR_DEFAULT_PIN_PATH
@@ -70,40 +73,25 @@ static void json_string(const char *s) {
   putchar('"');
 }
 
-/* Reads every table into a snapshot. */
+/* Reads every table (of the current schema or one it migrates from) into
+ * a snapshot, as the plugin reads them. */
 static int read_tables(struct itr_pins *p, const struct iptraffic_meta *m,
-                       struct itr_table **out) {
-  struct itr_reader *r;
-  struct itr_maps maps;
-  struct itr_table *t;
-  int err = itr_pins_maps(p, &maps);
+                       struct itr_pins_stash **out) {
+  size_t n;
 
-  if (err)
-    return err;
-  t = itr_table_new((size_t)m->ipv4_entries + m->ipv6_entries + m->hot_entries +
-                    1);
-  err = t ? itr_reader_new(&r, &maps) : -ENOMEM;
-  if (!err) {
-    err = itr_reader_pass(r, t, 0);
-    itr_reader_free(r);
-  }
-  itr_pins_close_maps(&maps);
-  if (err) {
-    itr_table_free(t);
-    return err;
-  }
-  *out = t;
-  return 0;
+  return itr_pins_stash(p, m->schema_version, out, &n);
 }
 
 static int dump(struct itr_pins *p, const struct iptraffic_meta *m, bool json) {
+  struct itr_pins_stash *st;
   struct itr_table *t;
   const struct itr_entry *e;
   size_t n;
-  int err = read_tables(p, m, &t);
+  int err = read_tables(p, m, &st);
 
   if (err)
     return fail("reading the tables under", itr_pins_dir(p), err);
+  t = itr_pins_stash_table(st);
   e = itr_table_entries(t);
   n = itr_table_count(t);
   if (json)
@@ -139,7 +127,7 @@ static int dump(struct itr_pins *p, const struct iptraffic_meta *m, bool json) {
   }
   if (json)
     printf("%s]\n", n ? "\n" : "");
-  itr_table_free(t);
+  itr_pins_stash_free(st);
   return 0;
 }
 
@@ -166,18 +154,24 @@ static const char *xdp_mode_name(uint8_t mode) {
 static int status(struct itr_pins *p, const struct iptraffic_meta *m,
                   bool in_use) {
   uint32_t ifs[1024];
+  struct itr_pins_stash *st;
   struct itr_table *t;
   size_t nifs, addresses = 0;
-  int err = read_tables(p, m, &t);
+  int err = read_tables(p, m, &st);
 
   if (err)
     return fail("reading the tables under", itr_pins_dir(p), err);
+  t = itr_pins_stash_table(st);
   for (size_t i = 0; i < itr_table_count(t); i++)
     addresses += !itr_key_is_special(&itr_table_entries(t)[i].key);
   printf("PinPath:         %s (%s)\n", itr_pins_dir(p),
          in_use ? "in use by a running collectd" : "no collectd holds it");
-  printf("map schema:      %u (this version reads %u)\n", m->schema_version,
-         (unsigned)IPTRAFFIC_SCHEMA_VERSION);
+  if (m->schema_version == IPTRAFFIC_SCHEMA_VERSION)
+    printf("map schema:      %u (this version's)\n", m->schema_version);
+  else
+    printf("map schema:      %u (this version reads %u: `" PROG " migrate`, "
+           "or collectd when it starts, migrates it)\n",
+           m->schema_version, (unsigned)IPTRAFFIC_SCHEMA_VERSION);
   printf("capacity:        %u IPv4, %u IPv6, %u per-CPU entries\n",
          m->ipv4_entries, m->ipv6_entries, m->hot_entries);
   printf("key options:     IPv4PrefixLength %u, IPv6PrefixLength %u, %u "
@@ -210,8 +204,152 @@ static int status(struct itr_pins *p, const struct iptraffic_meta *m,
     }
     printf("\n");
   }
-  itr_table_free(t);
+  itr_pins_stash_free(st);
   return 0;
+}
+
+static void print_libbpf(enum itr_log_level level, const char *msg) {
+  if (level != ITR_LOG_DEBUG)
+    fprintf(stderr, PROG ": libbpf: %s\n", msg);
+}
+
+/* The interfaces whose keys are in t, for the size of the hot table: at
+ * least one. */
+static size_t interfaces_in(struct itr_table *t) {
+  uint32_t ifs[ITR_MAX_INTERFACES];
+  size_t n = interfaces_of(t, ifs, ITR_MAX_INTERFACES);
+
+  return n ? n : 1;
+}
+
+static size_t not_ipv4(struct itr_table *t) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < itr_table_count(t); i++)
+    n += itr_table_entries(t)[i].key.kind != IPTRAFFIC_KIND_IPV4;
+  return n;
+}
+
+/* Whether a program that uses the map table_id is attached to an
+ * interface (of this network namespace). */
+static bool attached_somewhere(uint32_t table_id) {
+  struct if_nameindex *ifs = table_id ? if_nameindex() : NULL, *i;
+  bool found = false;
+
+  for (i = ifs; i && i->if_index && !found; i++) {
+    struct itr_own_hooks h;
+
+    found = itr_find_own((int)i->if_index, &table_id, 1, &h) == 0 &&
+            (h.xdp_prog || h.tcx_prog || h.tc_prog);
+  }
+  if (ifs)
+    if_freenameindex(ifs);
+  return found;
+}
+
+/* Rewrites tables of an earlier schema as this version's, shaped by the
+ * pinned record and networks table, as large as they were; collectd
+ * reuses them when it starts (or carries them over to the sizes its
+ * configuration asks for). */
+static int migrate(struct itr_pins *p, const struct iptraffic_meta *m,
+                   bool in_use) {
+  static struct itr_config cfg; /* large: networks */
+  struct itr_loader_opts opts = {0};
+  struct iptraffic_meta want;
+  struct itr_pins_stash *st;
+  struct itr_loader *l;
+  struct itr_maps maps;
+  size_t entries, kept, dropped;
+  int err;
+
+  if (m->schema_version == IPTRAFFIC_SCHEMA_VERSION) {
+    printf("%s holds map schema %u already: nothing to migrate\n",
+           itr_pins_dir(p), m->schema_version);
+    return 0;
+  }
+  if (!itr_schema_migrates(m->schema_version)) {
+    fprintf(stderr,
+            PROG ": %s holds tables of map schema %u; this version migrates "
+                 "only from schema %u (`" PROG " remove` removes them)\n",
+            itr_pins_dir(p), m->schema_version, (unsigned)IPTRAFFIC_SCHEMA2);
+    return 1;
+  }
+  if (in_use) {
+    fprintf(stderr,
+            PROG ": %s is in use by a running collectd: stop it first\n",
+            itr_pins_dir(p));
+    return 1;
+  }
+  if (itr_pins_have_links(p) || attached_somewhere(itr_pins_table_id(p))) {
+    /* Their programs would go on counting into the old tables until
+     * collectd updates them: what they count meanwhile would be lost. */
+    fprintf(stderr,
+            PROG ": programs of map schema %u are attached and count into "
+                 "the tables under %s: start collectd, which migrates the "
+                 "tables and updates the attachments in place\n",
+            m->schema_version, itr_pins_dir(p));
+    return 1;
+  }
+  itr_config_init(&cfg);
+  cfg.ipv4_prefixlen = m->ipv4_prefixlen;
+  cfg.ipv6_prefixlen = m->ipv6_prefixlen;
+  err = itr_pins_networks(p, cfg.networks, ITR_MAX_NETWORKS, &cfg.networks_num);
+  if (err && err != -ENOENT)
+    return fail("reading the networks table under", itr_pins_dir(p), err);
+  itr_meta_build(&cfg, 0, 0, 0, &want);
+  if (want.networks_num != m->networks_num ||
+      want.networks_digest != m->networks_digest) {
+    fprintf(stderr,
+            PROG ": the networks table under %s does not match its record: "
+                 "not migrating it\n",
+            itr_pins_dir(p));
+    return 1;
+  }
+  err = itr_pins_stash(p, m->schema_version, &st, &entries);
+  if (err)
+    return fail("reading the tables under", itr_pins_dir(p), err);
+  /* Room for every entry: the IPv4 table as large as the one it was in,
+   * the IPv6 one (which also takes the special keys) at its default size
+   * or larger. */
+  opts.ipv4 = m->ipv4_entries;
+  opts.ipv6 = m->ipv4_entries / 4 < ITR_MIN_MAX_ENTRIES ? ITR_MIN_MAX_ENTRIES
+                                                        : m->ipv4_entries / 4;
+  if (opts.ipv6 < not_ipv4(itr_pins_stash_table(st)))
+    opts.ipv6 = (uint32_t)not_ipv4(itr_pins_stash_table(st));
+  opts.interfaces = interfaces_in(itr_pins_stash_table(st));
+  itr_loader_set_print(print_libbpf);
+  err = itr_loader_open_config(&l, &opts, &cfg);
+  if (err) {
+    itr_pins_stash_free(st);
+    return fail("loading the tables of this version for", itr_pins_dir(p), err);
+  }
+  itr_loader_maps(l, &maps);
+  err = itr_pins_restore(st, &maps, &kept, &dropped);
+  if (err) {
+    itr_loader_close(l);
+    return fail("writing the entries into new tables for", itr_pins_dir(p),
+                err);
+  }
+  /* The old tables go only once the new ones hold everything; the record
+   * comes last, so an interrupted migration is redone, not misread. */
+  err = itr_pins_drop_tables(p);
+  if (!err)
+    err = itr_loader_pin(l, itr_pins_dir(p));
+  itr_meta_build(&cfg, opts.ipv4, opts.ipv6, itr_loader_hot_entries(&opts),
+                 &want);
+  if (!err)
+    err = itr_pins_write_meta(p, &want);
+  itr_loader_close(l);
+  if (err)
+    return fail("pinning the migrated tables under", itr_pins_dir(p), err);
+  printf("migrated %s from map schema %u to %u: %zu entries carried over",
+         itr_pins_dir(p), m->schema_version, (unsigned)IPTRAFFIC_SCHEMA_VERSION,
+         kept);
+  if (dropped)
+    printf(", %zu did not fit MaxEntriesIPv6 %u and were dropped", dropped,
+           opts.ipv6);
+  printf("\n");
+  return dropped ? 1 : 0;
 }
 
 /* Removes the pins (links without a pin detach by themselves), then
@@ -294,7 +432,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   cmd = argv[optind];
-  if (strcmp(cmd, "status") && strcmp(cmd, "dump") && strcmp(cmd, "remove")) {
+  if (strcmp(cmd, "status") && strcmp(cmd, "dump") && strcmp(cmd, "migrate") &&
+      strcmp(cmd, "remove")) {
     fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
     usage(stderr);
     return 2;
@@ -328,11 +467,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!err && m.schema_version != IPTRAFFIC_SCHEMA_VERSION &&
-      strcmp(cmd, "remove") != 0) {
+      !itr_schema_migrates(m.schema_version) && strcmp(cmd, "remove") != 0 &&
+      strcmp(cmd, "migrate") != 0) {
     fprintf(stderr,
             PROG ": %s holds tables of map schema %u; this version reads "
-                 "schema %u\n",
-            dir, m.schema_version, (unsigned)IPTRAFFIC_SCHEMA_VERSION);
+                 "schema %u and migrates schema %u (`" PROG " remove` "
+                 "removes them)\n",
+            dir, m.schema_version, (unsigned)IPTRAFFIC_SCHEMA_VERSION,
+            (unsigned)IPTRAFFIC_SCHEMA2);
     itr_pins_close(p);
     return 1;
   }
@@ -340,6 +482,8 @@ int main(int argc, char **argv) {
     rc = status(p, &m, in_use);
   else if (strcmp(cmd, "dump") == 0)
     rc = dump(p, &m, json);
+  else if (strcmp(cmd, "migrate") == 0)
+    rc = migrate(p, &m, in_use);
   else
     rc = remove_all(p, in_use);
   itr_pins_close(p);

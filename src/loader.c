@@ -32,6 +32,7 @@
 struct itr_loader {
   struct iptraffic_bpf *skel;
   bool has_frags;
+  bool has_merge;
   uint32_t own_maps[ITR_OWN_MAPS]; /* earlier tables (see itr_loader_own) */
   int own_maps_num;
 };
@@ -179,6 +180,11 @@ int itr_loader_open_config(struct itr_loader **out,
                                          BPF_FUNC_xdp_get_buff_len, NULL) > 0;
   if (!l->has_frags)
     bpf_program__set_autoload(l->skel->progs.iptraffic_xdp_frags, false);
+  /* Programs run from userspace (the merge) came in 5.14. */
+  l->has_merge = !opts->no_merge &&
+                 libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) > 0;
+  if (!l->has_merge)
+    bpf_program__set_autoload(l->skel->progs.iptraffic_merge, false);
   err = iptraffic_bpf__load(l->skel);
   if (!err && networks)
     err = load_networks(l, cfg);
@@ -243,6 +249,24 @@ int itr_loader_tc_fd(const struct itr_loader *l) {
 
 bool itr_loader_has_frags(const struct itr_loader *l) {
   return l->has_frags;
+}
+
+bool itr_loader_has_merge(const struct itr_loader *l) {
+  return l->has_merge;
+}
+
+int itr_loader_merge(const struct itr_loader *l,
+                     const struct iptraffic_key *key,
+                     const struct iptraffic_value *v) {
+  struct iptraffic_merge m = {.key = *key, .value = *v};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &m, .ctx_size_in = sizeof(m));
+
+  if (!l->has_merge)
+    return -EOPNOTSUPP;
+  if (bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.iptraffic_merge),
+                             &run) < 0)
+    return -errno;
+  return m.err; /* written back into ctx_in */
 }
 
 static int interface_mtu(int ifindex) {

@@ -46,6 +46,8 @@ struct itr_loader_opts {
   const char *pin_dir; /* NULL: none. Else the tables are pinned there under
                           their names, and tables pinned there already are
                           reused (they must have the same types and sizes) */
+  bool no_merge;       /* leave the merge program out, as before Linux 5.14
+                          (for tests of that fallback) */
 };
 
 /* The hot table's size for opts. */
@@ -86,6 +88,19 @@ int itr_loader_xdp_fd(const struct itr_loader *l);
 
 /* What the running kernel offers, found out while loading. */
 bool itr_loader_has_frags(const struct itr_loader *l); /* xdp.frags, 5.18 */
+bool itr_loader_has_merge(const struct itr_loader *l); /* syscall, 5.14 */
+
+/* Adds v to key's counters (a key in the plugin's form) in the loaded
+ * tables while the programs count in them, atomically: in itr_hot if the
+ * key is there, else in its shared table, creating the entry. Returns 0,
+ * -E2BIG when that table is full, -EOPNOTSUPP without the merge program
+ * (before Linux 5.14: tables are then written only before the programs
+ * are attached). */
+struct iptraffic_key;
+struct iptraffic_value;
+int itr_loader_merge(const struct itr_loader *l,
+                     const struct iptraffic_key *key,
+                     const struct iptraffic_value *v);
 
 /* Above this MTU the XDP program is the multi-buffer (xdp.frags) one, where
  * the kernel has it: frames may then span several buffers. */

@@ -34,10 +34,13 @@ struct itr_pins {
   int fd; /* the directory, locked */
 };
 
-/* The pins of the tables, as the loader names them, and the record. */
-static const char *const table_names[] = {"itr_addr4", "itr_addr6", "itr_hot",
-                                          "itr_hot_filter", "itr_networks"};
+/* The pins of the tables, as the loader names them (the first three
+ * count), then those of the earlier schemas this version migrates. */
+static const char *const table_names[] = {
+    "itr_addr4",      "itr_addr6",    "itr_hot",
+    "itr_hot_filter", "itr_networks", IPTRAFFIC_SCHEMA2_COUNTERS};
 #define TABLES (sizeof(table_names) / sizeof(table_names[0]))
+#define SCHEMA2_TABLE (TABLES - 1)
 #define META_NAME "meta"
 #define LINKS_NAME "links" /* the attachments: links/<interface>:<hook> */
 
@@ -255,8 +258,12 @@ static size_t count_keys(int fd) {
 size_t itr_pins_count_entries(struct itr_pins *p) {
   size_t n = 0;
 
-  for (size_t i = 0; i < 3; i++) { /* addr4, addr6, hot */
-    int fd = open_pin(p, table_names[i]);
+  for (size_t i = 0; i < TABLES; i++) {
+    int fd;
+
+    if (i == 3 || i == 4) /* the hot filter and the networks */
+      continue;
+    fd = open_pin(p, table_names[i]);
 
     if (fd >= 0) {
       n += count_keys(fd);
@@ -285,6 +292,8 @@ uint32_t itr_pins_table_id(struct itr_pins *p) {
   uint32_t len = sizeof(info), id = 0;
   int fd = open_pin(p, table_names[0]);
 
+  if (fd == -ENOENT) /* the programs of schema 2 used its one table */
+    fd = open_pin(p, table_names[SCHEMA2_TABLE]);
   if (fd < 0)
     return 0;
   memset(&info, 0, sizeof(info));
@@ -310,6 +319,10 @@ void itr_pins_stash_free(struct itr_pins_stash *s) {
   itr_table_free(s->t);
   free(s->hot);
   free(s);
+}
+
+struct itr_table *itr_pins_stash_table(struct itr_pins_stash *s) {
+  return s->t;
 }
 
 static int key_cmp(const void *a, const void *b) {
@@ -341,13 +354,78 @@ static uint32_t max_entries(int fd) {
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
 }
 
-int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out,
-                   size_t *entries) {
+/* Schema 2: one per-CPU hash of keys in the plugin's form. A one-time
+ * pass, key by key; the programs of schema 2 only ever add keys. */
+static int stash_schema2(struct itr_pins *p, struct itr_pins_stash **out,
+                         size_t *entries) {
+  int ncpus = libbpf_num_possible_cpus();
+  int fd = open_pin(p, table_names[SCHEMA2_TABLE]), err = 0;
+  struct iptraffic_key key, next;
+  struct iptraffic_value *percpu = NULL;
+  struct itr_pins_stash *s = NULL;
+  const void *prev = NULL;
+  struct bpf_map_info info;
+  uint32_t len = sizeof(info);
+
+  if (fd < 0)
+    return fd;
+  memset(&info, 0, sizeof(info));
+  if (ncpus <= 0)
+    err = ncpus ? ncpus : -EINVAL;
+  else if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+    err = -errno;
+  else if (info.type != BPF_MAP_TYPE_PERCPU_HASH ||
+           info.key_size != sizeof(key) ||
+           info.value_size != sizeof(struct iptraffic_value))
+    err = -EPROTO; /* not the layout of schema 2 */
+  if (!err) {
+    s = calloc(1, sizeof(*s));
+    percpu = calloc((size_t)ncpus, sizeof(*percpu));
+    if (s)
+      s->t = itr_table_new((size_t)info.max_entries + 1);
+    if (!s || !s->t || !percpu)
+      err = -ENOMEM;
+  }
+  if (!err) {
+    itr_table_begin_pass(s->t);
+    err = stash_hot_keys(fd, 0, s); /* no hot keys in schema 2 */
+  }
+  while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
+    struct itr_counters c;
+
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem(fd, &key, percpu) < 0) {
+      if (errno != ENOENT)
+        err = -errno;
+      continue;
+    }
+    itr_percpu_sum(percpu, (unsigned)ncpus, &c);
+    err = itr_table_record(s->t, &key, &c, 0);
+  }
+  free(percpu);
+  close(fd);
+  if (err) {
+    itr_pins_stash_free(s);
+    return err;
+  }
+  *entries = itr_table_count(s->t);
+  *out = s;
+  return 0;
+}
+
+int itr_pins_stash(struct itr_pins *p, uint32_t schema,
+                   struct itr_pins_stash **out, size_t *entries) {
   struct itr_pins_stash *s;
   struct itr_reader *r;
   struct itr_maps m;
-  int err = itr_pins_maps(p, &m);
+  int err;
 
+  if (schema == IPTRAFFIC_SCHEMA2)
+    return stash_schema2(p, out, entries);
+  if (schema != IPTRAFFIC_SCHEMA_VERSION)
+    return -EPROTO;
+  err = itr_pins_maps(p, &m);
   if (err)
     return err;
   s = calloc(1, sizeof(*s));
@@ -428,6 +506,29 @@ int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
     }
   }
   free(percpu);
+  itr_pins_stash_free(s);
+  return err;
+}
+
+int itr_pins_merge(struct itr_pins_stash *s, const struct itr_loader *l,
+                   size_t *kept, size_t *dropped) {
+  const struct itr_entry *e = itr_table_entries(s->t);
+  int err = 0;
+
+  *kept = *dropped = 0;
+  for (size_t i = 0; i < itr_table_count(s->t) && !err; i++) {
+    const struct itr_counters *c = &e[i].counters;
+    const struct iptraffic_value v = {c->rx_bytes, c->rx_packets, c->tx_bytes,
+                                      c->tx_packets};
+
+    err = itr_loader_merge(l, &e[i].key, &v);
+    if (err == 0) {
+      (*kept)++;
+    } else if (err == -E2BIG) {
+      (*dropped)++;
+      err = 0;
+    }
+  }
   itr_pins_stash_free(s);
   return err;
 }
@@ -522,6 +623,57 @@ int itr_pins_forget_links(struct itr_pins *p, bool (*keep)(const char *name)) {
   }
   closedir(dir);
   return err;
+}
+
+int itr_pins_networks(struct itr_pins *p, struct itr_network *out, size_t max,
+                      size_t *n) {
+  struct iptraffic_net_key key, next;
+  struct iptraffic_net_value v;
+  const void *prev = NULL;
+  int fd = open_pin(p, table_names[4]), err = 0;
+
+  *n = 0;
+  if (fd < 0)
+    return fd;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    struct itr_network *net;
+
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem(fd, &key, &v) < 0) {
+      err = -errno;
+      break;
+    }
+    if (*n == max || key.prefixlen < 8 ||
+        (key.kind != IPTRAFFIC_KIND_IPV4 && key.kind != IPTRAFFIC_KIND_IPV6)) {
+      err = -EPROTO;
+      break;
+    }
+    net = &out[(*n)++];
+    memset(net, 0, sizeof(*net));
+    net->kind = key.kind;
+    net->len = (uint8_t)(key.prefixlen - 8);
+    memcpy(net->addr, key.addr, sizeof(net->addr));
+    net->prefixlen = v.prefixlen;
+    net->ignore = v.ignore != 0;
+  }
+  close(fd);
+  return err;
+}
+
+bool itr_pins_have_links(struct itr_pins *p) {
+  char path[320];
+  struct dirent *d;
+  bool any = false;
+  DIR *dir;
+
+  pin_path(p, LINKS_NAME, path, sizeof(path));
+  dir = opendir(path);
+  while (dir && !any && (d = readdir(dir)) != NULL)
+    any = d->d_name[0] != '.';
+  if (dir)
+    closedir(dir);
+  return any;
 }
 
 int itr_pins_link_path(const struct itr_pins *p, const char *ifname,

@@ -14,6 +14,7 @@
 
 #include "iptraffic.h"
 #include "loader.h"
+#include "plugin_config.h"
 
 /* What itr_pins_open found wrong. */
 enum itr_pins_problem {
@@ -50,7 +51,7 @@ int itr_pins_write_meta(struct itr_pins *p, const struct iptraffic_meta *m);
 bool itr_pins_have_tables(struct itr_pins *p);
 size_t itr_pins_count_entries(struct itr_pins *p);
 
-/* Unpins the record, then the tables. */
+/* Unpins the record, then the tables (of any schema). */
 int itr_pins_drop_tables(struct itr_pins *p);
 
 /* The id of the pinned IPv4 table, 0 if there is none: programs left
@@ -58,17 +59,26 @@ int itr_pins_drop_tables(struct itr_pins *p);
 uint32_t itr_pins_table_id(struct itr_pins *p);
 
 /* The entries of the pinned tables (*entries of them), read as the plugin
- * reads them (batch lookups, one entry per key), to be written into
- * tables of other sizes. */
+ * reads them (one entry per key, summed over tables and CPUs), to be
+ * written into tables of other sizes. schema is the pinned record's: the
+ * current one, or an earlier one itr_schema_migrates() (-EPROTO for
+ * others, or for tables that are not laid out as it says). */
 struct itr_pins_stash;
-int itr_pins_stash(struct itr_pins *p, struct itr_pins_stash **out,
-                   size_t *entries);
+int itr_pins_stash(struct itr_pins *p, uint32_t schema,
+                   struct itr_pins_stash **out, size_t *entries);
 /* Writes the stash into the tables in maps (new, empty); *kept and
  * *dropped count the entries that found room and those that did not.
  * Frees the stash. */
 int itr_pins_restore(struct itr_pins_stash *s, const struct itr_maps *maps,
                      size_t *kept, size_t *dropped);
+/* The same into the tables of l while its programs count in them (with
+ * its merge program: itr_loader_has_merge): every entry is added to what
+ * the programs counted meanwhile. Frees the stash. */
+int itr_pins_merge(struct itr_pins_stash *s, const struct itr_loader *l,
+                   size_t *kept, size_t *dropped);
 void itr_pins_stash_free(struct itr_pins_stash *s);
+/* What a stash holds, for reading (it stays the stash's). */
+struct itr_table *itr_pins_stash_table(struct itr_pins_stash *s);
 
 /* --- For the admin command ------------------------------------------------ */
 
@@ -83,6 +93,14 @@ int itr_pins_open_existing(const char *dir, struct itr_pins **out,
  * reader; itr_pins_close_maps closes them. */
 int itr_pins_maps(struct itr_pins *p, struct itr_maps *m);
 void itr_pins_close_maps(struct itr_maps *m);
+
+/* The pinned networks table as <Network> blocks (at most max; -EPROTO
+ * past that), to load new tables shaped like the pinned ones. */
+int itr_pins_networks(struct itr_pins *p, struct itr_network *out, size_t max,
+                      size_t *n);
+
+/* Whether an attachment is pinned. */
+bool itr_pins_have_links(struct itr_pins *p);
 
 /* The pin of an attachment: PinPath/links/<ifname>:<hook>, with any '.'
  * of the name as ':' (the links directory created if needed). */

@@ -59,16 +59,30 @@ void itr_meta_build(const struct itr_config *cfg, uint32_t ipv4_entries,
   out->networks_digest = networks_digest(cfg);
 }
 
+bool itr_schema_migrates(uint32_t v) {
+  return v == IPTRAFFIC_SCHEMA2;
+}
+
 enum itr_reuse itr_meta_compare(const struct iptraffic_meta *pinned,
                                 const struct iptraffic_meta *want) {
-  if (pinned->magic != IPTRAFFIC_META_MAGIC ||
-      pinned->schema_version != want->schema_version)
+  bool migrate;
+
+  if (pinned->magic != IPTRAFFIC_META_MAGIC)
     return ITR_REUSE_SCHEMA;
+  migrate = pinned->schema_version != want->schema_version;
+  if (migrate && (want->schema_version != IPTRAFFIC_SCHEMA_VERSION ||
+                  !itr_schema_migrates(pinned->schema_version)))
+    return ITR_REUSE_SCHEMA;
+  /* Schema 2 shaped keys from the same options, in the same record
+   * fields: keys shaped otherwise are not carried over, whatever the
+   * schema. */
   if (pinned->ipv4_prefixlen != want->ipv4_prefixlen ||
       pinned->ipv6_prefixlen != want->ipv6_prefixlen ||
       pinned->networks_num != want->networks_num ||
       pinned->networks_digest != want->networks_digest)
     return ITR_REUSE_RESHAPE;
+  if (migrate)
+    return ITR_REUSE_MIGRATE;
   if (pinned->ipv4_entries != want->ipv4_entries ||
       pinned->ipv6_entries != want->ipv6_entries ||
       pinned->hot_entries != want->hot_entries)

@@ -7,6 +7,7 @@
 #ifndef ITR_STATE_H
 #define ITR_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "iptraffic.h"
@@ -21,8 +22,14 @@ enum itr_reuse {
   ITR_REUSE_SAME,    /* the same tables: reuse them as they are */
   ITR_REUSE_RESIZE,  /* other sizes, same keys: carry the entries over */
   ITR_REUSE_RESHAPE, /* the options that shape keys changed: start afresh */
+  ITR_REUSE_MIGRATE, /* an earlier schema this version migrates, same
+                        keys: carry the entries over to new tables */
   ITR_REUSE_SCHEMA,  /* another schema version: it cannot be read */
 };
+
+/* Whether tables of schema version v can be migrated to the current one
+ * (bpf/iptraffic.h lists the earlier layouts). */
+bool itr_schema_migrates(uint32_t v);
 
 /* What to do with tables pinned with record pinned, for a configuration
  * whose record is want. */

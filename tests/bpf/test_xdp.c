@@ -811,6 +811,65 @@ static void test_hot_keys(void) {
   fixture_close(&f);
 }
 
+/* Carrying entries over while the programs count: merged counters add to
+ * what frames counted, in the hot table where the key is hot, in a new
+ * entry where there was none; a full table says so; nothing is lost. */
+static void test_merge(void) {
+  struct frame_spec s = {
+      .family = 4, .src = "10.9.0.1", .dst = "10.9.0.2", .payload_len = 10};
+  const struct iptraffic_value add = {1000, 10, 500, 5};
+  struct iptraffic_key nonip = special_key(IPTRAFFIC_KIND_NONIP);
+  struct iptraffic_key src, dst, fresh, fresh6, over;
+  uint8_t frame[2048];
+  struct fixture f;
+  size_t len;
+  int err;
+
+  fixture_open_sizes(&f, 4, 16, NULL);
+  if (!itr_loader_has_merge(f.loader)) {
+    printf("merge: no syscall programs in this kernel (before 5.14), not "
+           "tested\n");
+    fixture_close(&f);
+    return;
+  }
+  EXPECT(itr_reader_create(f.reader, &nonip) == 0, "merge: create non-ip");
+  len = build(&s, frame, sizeof(frame));
+  run_frame(&f, frame, len, 3);
+  src = addr_key("10.9.0.1");
+  dst = addr_key("10.9.0.2");
+  fresh = addr_key("10.9.0.3");
+  fresh6 = addr_key("2001:db8::3");
+  EXPECT(itr_loader_merge(f.loader, &src, &add) == 0, "merge: src");
+  EXPECT(itr_loader_merge(f.loader, &dst, &add) == 0, "merge: dst");
+  EXPECT(itr_loader_merge(f.loader, &fresh, &add) == 0, "merge: new key");
+  EXPECT(itr_loader_merge(f.loader, &fresh6, &add) == 0, "merge: new IPv6");
+  EXPECT(itr_loader_merge(f.loader, &nonip, &add) == 0, "merge: hot key");
+  fresh.addr[3] = 4; /* 10.9.0.4: the fourth and last IPv4 entry */
+  EXPECT(itr_loader_merge(f.loader, &fresh, &add) == 0, "merge: last room");
+  over = fresh;
+  over.addr[3] = 5;
+  err = itr_loader_merge(f.loader, &over, &add);
+  EXPECT(err == -E2BIG, "merge: a full table gives %d, want -E2BIG", err);
+  run_frame(&f, frame, len, 2); /* frames after the merge add on */
+  read_table(&f, 6);
+  expect_counts(&f, "merge: src", src, 1000, 10, 500 + 5 * len, 10);
+  expect_counts(&f, "merge: dst", dst, 1000 + 5 * len, 15, 500, 5);
+  expect_counts(&f, "merge: 10.9.0.4", fresh, 1000, 10, 500, 5);
+  expect_counts(&f, "merge: 2001:db8::3", fresh6, 1000, 10, 500, 5);
+  expect_counts(&f, "merge: non-ip", nonip, 1000, 10, 500, 5);
+  {
+    struct itr_maps m;
+    int ncpus = libbpf_num_possible_cpus();
+    struct iptraffic_value *percpu = calloc((size_t)ncpus, sizeof(*percpu));
+
+    itr_loader_maps(f.loader, &m);
+    EXPECT(percpu && bpf_map_lookup_elem(m.addr6, &nonip, percpu) != 0,
+           "merge: a hot key went to the shared table");
+    free(percpu);
+  }
+  fixture_close(&f);
+}
+
 /* Frame tests every program must pass alike. */
 static void test_frames(void) {
   test_ipv4();
@@ -853,6 +912,8 @@ int main(void) {
       test_multi_buffer();
     if (prog == PROG_TC)
       test_gso();
+    if (prog == PROG_XDP)
+      test_merge();
     printf("%s: %d checks so far, %d failures\n", prog_names[prog], checks,
            failures);
   }

@@ -10,11 +10,14 @@
 #     frame of the gap counted, none twice;
 #   - a second collectd with the same PinPath refuses with one ERROR and
 #     keeps running, the first one counts on;
-#   - a larger MaxEntries carries the entries over, those of the per-CPU
+#   - a larger MaxEntries carries the entries over, under steady traffic
+#     through the restart without a frame lost, those of the per-CPU
 #     table of the node's own addresses too (vb's 10.6.0.2); a smaller one
 #     says with one WARNING how many did not fit; a <Network> block added
-#     starts fresh tables; a record of another schema version is dropped
-#     with one WARNING; a PinPath that is not on a BPF filesystem is one
+#     starts fresh tables; a record of a schema version this version does
+#     not migrate, or tables unlike their record, are dropped with one
+#     WARNING; the tables of schema 2 (version 0.1.0's layout) are migrated
+#     when collectd starts, and by iptrafficctl migrate; a PinPath that is not on a BPF filesystem is one
 #     ERROR naming it, and the plugin counts on without state.
 #   - iptrafficctl status and dump read the state while collectd runs;
 #     remove refuses then, and with collectd stopped detaches and removes
@@ -161,13 +164,30 @@ send 2
 expect "the first instance counts on" 29
 itr_collectd_stop
 
-# --- a larger MaxEntries carries the entries over --------------------------------
+# --- a larger MaxEntries carries the entries over, under steady traffic -----------
 
+# Frames all through the stop and the start with new tables: the programs
+# switch to the new tables, then the old entries are added to them; not a
+# frame lost or counted twice.
+start
+touch "$ITR_TMP/steady"
+ip netns exec "$ITR_NS_A" "$ITR_SENDFRAMES" --dst-mac "$ITR_VB_MAC" \
+  --while "$ITR_TMP/steady" va "src=10.6.0.1,dst=10.6.0.2,payload=60,count=100" \
+  >"$ITR_TMP/steady.out" &
+steady_pid=$!
+sleep 0.5
+itr_collectd_stop
 conf "  MaxEntries 4096"
 start
+sleep 0.5
+rm -f "$ITR_TMP/steady"
+wait "$steady_pid" || itr_fail "sendframes failed"
+steady=$(sed -n 's/^len=[0-9]* count=\([0-9]*\) .*/\1/p' "$ITR_TMP/steady.out")
+[ "$steady" -gt 1000 ] || itr_fail "only $steady frames of steady traffic"
+itr_log "$steady frames of steady traffic through the restart"
 log_has "carried all " || itr_mismatch "no INFO line about carrying entries over"
 send 1
-expect "after MaxEntries 4096" 30
+expect "after MaxEntries 4096 under steady traffic ($steady frames)" $((30 + steady))
 itr_collectd_stop
 
 # --- options that shape keys: fresh tables ---------------------------------------
@@ -186,21 +206,36 @@ itr_collectd_stop
 
 # --- a record of another schema version: dropped with a WARNING ------------------
 
-# The record with schema_version 2 (bytes 4..7), the rest as pinned.
-rec=$(bpftool -j map lookup pinned "$PIN/meta" key 0 0 0 0 | python3 -c '
+set_schema() { # version: the record's schema_version (bytes 4..7)
+  local rec
+  rec=$(bpftool -j map lookup pinned "$PIN/meta" key 0 0 0 0 | python3 -c '
 import json, sys
 v = [int(x, 16) for x in json.load(sys.stdin)["value"]]
-v[4:8] = [2, 0, 0, 0]
-print(" ".join(str(x) for x in v))')
-# shellcheck disable=SC2086
-bpftool map update pinned "$PIN/meta" key 0 0 0 0 value $rec ||
-  itr_fail "rewriting the record failed"
+v[4:8] = [int(sys.argv[1]), 0, 0, 0]
+print(" ".join(str(x) for x in v))' "$1")
+  # shellcheck disable=SC2086
+  bpftool map update pinned "$PIN/meta" key 0 0 0 0 value $rec ||
+    itr_fail "rewriting the record failed"
+}
+
+# A later schema this version cannot know.
+set_schema 9
 start
-log_has "holds tables of map schema 2" || itr_mismatch "no WARNING about schema 2"
+log_has "holds tables of map schema 9" || itr_mismatch "no WARNING about schema 9"
 itr_check "WARNING lines about the schema" \
-  "$(grep -c '\[warning\] iptraffic plugin: PinPath.*schema 2' "$ITR_LOG")" 1
+  "$(grep -c '\[warning\] iptraffic plugin: PinPath.*schema 9' "$ITR_LOG")" 1
 send 2
 expect "after the schema WARNING" 2
+itr_collectd_stop
+# A record of schema 2 over tables that are not laid out as schema 2.
+set_schema 2
+start
+log_has "cannot be read as their record says (map schema 2)" ||
+  itr_mismatch "no WARNING about tables unlike their record"
+itr_check "WARNING lines about the unreadable tables" \
+  "$(grep -c '\[warning\] iptraffic plugin: the tables pinned' "$ITR_LOG")" 1
+send 2
+expect "after the unreadable tables" 2
 
 # --- a smaller MaxEntries: what did not fit, in one WARNING ------------------------
 
@@ -275,6 +310,61 @@ $CTL remove >/dev/null || itr_mismatch "iptrafficctl remove failed"
 itr_wait_for 10 "" eval '! itr_has_xdp "$ITR_NS_B" vb' ||
   itr_mismatch "XDP left on vb after iptrafficctl remove"
 $CTL status 2>/dev/null && itr_mismatch "iptrafficctl status after remove succeeded"
+
+# --- tables of map schema 2: migrated at start, and by iptrafficctl ------------------
+
+PIN2=/sys/fs/bpf/itr-migrate-$$
+CTL2="nsenter --net=/run/netns/$ITR_NS_B $top_builddir/iptrafficctl --pin-path $PIN2"
+vb_index=$(ip -n "$ITR_NS_B" -o link show dev vb | cut -d: -f1)
+old_state() { # what version 0.1.0's layout held, spread over the CPUs
+  mkdir -m 0700 "$PIN2" || itr_fail "mkdir $PIN2"
+  "$top_builddir/tests/e2e/oldstate" --schema 2 --pin-path "$PIN2" \
+    --max-entries 65536 "$vb_index,10.6.0.1,0,0,4000,40" \
+    "$vb_index,10.6.0.2,4000,40,0,0" "$vb_index,nonip,120,2,120,2" ||
+    itr_fail "writing a state of schema 2 failed"
+}
+old_state
+status=$($CTL2 status) || itr_fail "iptrafficctl status of schema 2 failed"
+case $status in
+*"map schema:      2 (this version reads 3"*"entries:         3 "*) ;;
+*) itr_mismatch "iptrafficctl status of schema 2: $status" ;;
+esac
+itr_check "iptrafficctl dump of schema 2: 10.6.0.1 tx packets" \
+  "$($CTL2 dump | awk '$1 == "vb" && $2 == "10.6.0.1" { print $6 }')" 40
+itr_write_conf "$ITR_TMP/collectd.conf" "  Interface \"vb\"
+  PinPath \"$PIN2\""
+start
+log_has "from map schema 2 to 3: carried all 3 entries over" ||
+  itr_mismatch "no INFO line about the migration: $(grep -i schema "$ITR_LOG")"
+[ ! -e "$PIN2/itr_counters" ] || itr_mismatch "the table of schema 2 is still pinned"
+send 5
+expect "after migrating at start" 45
+itr_check "after migrating at start: non-ip rx packets" \
+  "$(itr_csv_value iptraffic-vb if_packets-non-ip rx)" 2
+itr_collectd_stop
+$CTL2 remove >/dev/null || itr_mismatch "iptrafficctl remove of $PIN2 failed"
+
+old_state
+out=$($CTL2 migrate) || itr_mismatch "iptrafficctl migrate failed: $out"
+case $out in
+*"from map schema 2 to 3: 3 entries carried over"*) ;;
+*) itr_mismatch "iptrafficctl migrate: $out" ;;
+esac
+case $($CTL2 status) in
+*"map schema:      3 (this version's)"*"entries:         3 "*) ;;
+*) itr_mismatch "iptrafficctl status after migrate: $($CTL2 status)" ;;
+esac
+case $($CTL2 migrate) in
+*"nothing to migrate"*) ;;
+*) itr_mismatch "a second iptrafficctl migrate did something" ;;
+esac
+start
+log_has "continuing the 3 entries pinned under \"$PIN2\"" ||
+  itr_mismatch "collectd did not continue the migrated tables: $(grep iptraffic "$ITR_LOG" | tail -5)"
+send 5
+expect "after iptrafficctl migrate" 45
+itr_collectd_stop
+$CTL2 remove >/dev/null || itr_mismatch "iptrafficctl remove of $PIN2 failed"
 
 # --- a PinPath that is not on a BPF filesystem -----------------------------------
 

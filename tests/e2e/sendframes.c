@@ -36,6 +36,9 @@
  *   --src-mac MAC    default source MAC (02:00:00:00:00:01)
  *   --dry-run        build and report the frames, send nothing
  *   --hex            also dump each spec's frame in hex to stderr
+ *   --while FILE     send each spec's count again and again for as long as
+ *                    FILE exists (steady traffic); the line says how many
+ *                    were sent in all
  *   --help
  *
  * Exit status: 0 when every frame was sent, 1 on a send error, 2 on bad
@@ -79,7 +82,7 @@ struct spec {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: sendframes [--dst-mac MAC] [--src-mac MAC] [--dry-run] "
-          "[--hex] IFNAME SPEC...\n"
+          "[--hex] [--while FILE] IFNAME SPEC...\n"
           "SPEC: KEY=VALUE[,KEY=VALUE...] with keys family, src, dst, "
           "payload, count,\n"
           "      vlan=[TPID:]ID, ethertype, ipopts, ext, frag, mf, dst-mac, "
@@ -337,7 +340,7 @@ static int open_socket(struct run *run) {
 
 /* Sends every spec's frames (none on a dry run) and reports each spec on
  * stdout, also the one that failed with the frames sent before. */
-static int send_all(struct run *run, bool hex) {
+static int send_all(struct run *run, bool hex, const char *while_file) {
   for (int i = 0; i < run->nspecs; i++) {
     const struct spec *s = &run->specs[i];
     const uint8_t *frame = run_frame(run, i);
@@ -351,14 +354,16 @@ static int send_all(struct run *run, bool hex) {
     } else {
       memcpy(run->sll.sll_addr, frame, ETH_ALEN);
       run->sll.sll_protocol = htons((uint16_t)(frame[12] << 8 | frame[13]));
-      for (; sent < s->count; sent++) {
-        err = send_frame(run->fd, &run->sll, frame, run->lens[i]);
-        if (err != 0) {
-          fprintf(stderr, "sendframes: %s: sending frame %lu of \"%s\": %s\n",
-                  run->ifname, sent + 1, s->text, strerror(-err));
-          break;
+      do {
+        for (unsigned long n = 0; n < s->count; n++, sent++) {
+          err = send_frame(run->fd, &run->sll, frame, run->lens[i]);
+          if (err != 0) {
+            fprintf(stderr, "sendframes: %s: sending frame %lu of \"%s\": %s\n",
+                    run->ifname, sent + 1, s->text, strerror(-err));
+            break;
+          }
         }
-      }
+      } while (err == 0 && while_file && access(while_file, F_OK) == 0);
     }
     printf("len=%zu count=%lu spec=%s\n", run->lens[i], sent, s->text);
     if (err != 0)
@@ -373,10 +378,12 @@ int main(int argc, char **argv) {
       {"src-mac", required_argument, NULL, 's'},
       {"dry-run", no_argument, NULL, 'n'},
       {"hex", no_argument, NULL, 'x'},
+      {"while", required_argument, NULL, 'w'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   uint8_t dst_mac[6] = {0}, src_mac[6] = {0};
+  const char *while_file = NULL;
   bool dry_run = false, hex = false;
   int opt;
 
@@ -401,6 +408,9 @@ int main(int argc, char **argv) {
       break;
     case 'x':
       hex = true;
+      break;
+    case 'w':
+      while_file = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -439,7 +449,7 @@ int main(int argc, char **argv) {
   }
   if (!dry_run && open_socket(&run) != 0)
     goto out;
-  if (send_all(&run, hex) != 0)
+  if (send_all(&run, hex, while_file) != 0)
     goto out;
   if (fflush(stdout) != 0) {
     perror("sendframes: stdout");

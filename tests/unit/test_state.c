@@ -120,12 +120,40 @@ START_TEST(test_schema_and_magic) {
 
   itr_meta_build(&base, 1000, 100, 68, &x);
   y = x;
-  x.schema_version = 2;
+  x.schema_version = 1;
   ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_SCHEMA);
   x.schema_version = IPTRAFFIC_SCHEMA_VERSION + 1;
   ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_SCHEMA);
   x = y;
   x.magic = 0;
+  ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_SCHEMA);
+}
+END_TEST
+
+/* Schema 2 is migrated when its keys were shaped the same way, whatever
+ * its sizes; shaped otherwise, it starts afresh like any change of shape. */
+START_TEST(test_schema2_migrates) {
+  struct iptraffic_meta x, y;
+  struct itr_config other = base;
+
+  ck_assert(itr_schema_migrates(IPTRAFFIC_SCHEMA2));
+  ck_assert(!itr_schema_migrates(IPTRAFFIC_SCHEMA_VERSION));
+  ck_assert(!itr_schema_migrates(1));
+  itr_meta_build(&base, 1000, 100, 68, &y);
+  itr_meta_build(&base, 1000, 0, 0, &x);
+  x.schema_version = IPTRAFFIC_SCHEMA2;
+  ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_MIGRATE);
+  x.ipv4_entries = 1000; /* the same sizes are no reason to reuse */
+  x.ipv6_entries = 100;
+  x.hot_entries = 68;
+  ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_MIGRATE);
+  other.ipv4_prefixlen = 24;
+  itr_meta_build(&other, 1000, 0, 0, &x);
+  x.schema_version = IPTRAFFIC_SCHEMA2;
+  ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_RESHAPE);
+  /* Never backwards: a current record is not migrated to schema 2. */
+  itr_meta_build(&base, 1000, 100, 68, &x);
+  y.schema_version = IPTRAFFIC_SCHEMA2;
   ck_assert_int_eq(itr_meta_compare(&x, &y), ITR_REUSE_SCHEMA);
 }
 END_TEST
@@ -142,6 +170,7 @@ static Suite *state_suite(void) {
   tcase_add_test(tc, test_shape_reshape);
   tcase_add_test(tc, test_other_options_same);
   tcase_add_test(tc, test_schema_and_magic);
+  tcase_add_test(tc, test_schema2_migrates);
   suite_add_tcase(s, tc);
   return s;
 }
