@@ -8,7 +8,9 @@
 #      nftables sets;
 #   3. read path and memory: the plugin's reader and snapshot on prefilled
 #      tables;
-#   4. the whole read callback of the built iptraffic.so in a collectd
+#   4. restarts with pinned tables: loading with new or pinned tables,
+#      carrying entries over;
+#   5. the whole read callback of the built iptraffic.so in a collectd
 #      stand-in, and next to it a real collectd 5.12 with write_prometheus.
 # Every figure is measured side by side with what it is compared with, in
 # interleaved rounds; the report gives medians.
@@ -96,11 +98,13 @@ if [ "$quick" -eq 1 ]; then
   live_args=(-R 3 -s 0.5)
   read_args=(-R 3 -n 1000 -n 10000 -n 100000)
   host_args=(-R 3 -n 1000 -n 10000 -n 100000)
+  restart_args=(-r 3 -n 20000)
 else
   kern_args=(-r 7)
   live_args=(-R 7 -s 0.6)
   read_args=(-R 5)
   host_args=(-R 3)
+  restart_args=(-r 5 -n 20000 -n 65536 -n 1000000)
 fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -203,6 +207,9 @@ CONF
   echo
   log "read path and memory"
   "$bin/itr-bench-read" "${read_args[@]}"
+  echo
+  log "restarts with pinned tables"
+  "$bin/itr-bench-restart" "${restart_args[@]}"
   echo
   log "real collectd with write_prometheus"
   real_collectd

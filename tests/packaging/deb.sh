@@ -15,7 +15,7 @@
 #     crafted frames; once as root, once as an unprivileged user with only
 #     CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (contrib/systemd.md),
 #   - iptrafficctl, installed with it, reads and removes the state the
-#     plugin pinned;
+#     plugin pinned, and migrates tables of map schema 2;
 #   - removing the package removes the state pinned under the default
 #     PinPath and detaches the programs (its prerm runs iptrafficctl
 #     remove), when the package was not installed before;
@@ -291,6 +291,25 @@ itr_check "iptrafficctl dump: 10.0.0.2 rx packets" "$dumped" 7
 [ ! -e "$bpffs/iptraffic" ] || itr_mismatch "iptrafficctl remove left $bpffs/iptraffic"
 itr_wait_for 10 "" eval '! itr_has_xdp "$ITR_NS_B" vb' ||
   itr_mismatch "XDP left on vb after iptrafficctl remove"
+
+# The packaged iptrafficctl migrates tables of map schema 2 (written by the
+# test helper of the build tree, as version 0.1.0 laid them out).
+oldstate=$top_builddir/tests/e2e/oldstate
+[ -x "$oldstate" ] || itr_fail "$oldstate is not built (make check builds it)"
+mkdir -m 0700 "$bpffs/old"
+"$oldstate" --schema 2 --pin-path "$bpffs/old" --max-entries 1024 \
+  "1,10.0.0.9,900,9,0,0" || itr_fail "writing tables of schema 2 failed"
+out=$(/usr/sbin/iptrafficctl --pin-path "$bpffs/old" migrate) ||
+  itr_mismatch "iptrafficctl migrate failed: $out"
+case $(/usr/sbin/iptrafficctl --pin-path "$bpffs/old" status) in
+*"map schema:      3 (this version's)"*) ;;
+*) itr_mismatch "iptrafficctl status after migrate: not schema 3" ;;
+esac
+itr_check "iptrafficctl dump after migrate: 10.0.0.9 rx packets" \
+  "$(/usr/sbin/iptrafficctl --pin-path "$bpffs/old" dump |
+    awk '$2 == "10.0.0.9" { print $4 }')" 9
+/usr/sbin/iptrafficctl --pin-path "$bpffs/old" remove >/dev/null ||
+  itr_mismatch "iptrafficctl remove of the migrated tables failed"
 
 # --- removing the package removes the state ---------------------------------------
 
