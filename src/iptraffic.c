@@ -2,11 +2,12 @@
  * collectd - iptraffic plugin: traffic per IP address, counted with XDP
  * (ingress) and tc (egress).
  *
- * This file is the collectd glue only: it turns collectd's configuration
- * into struct itr_config, loads and attaches the BPF programs on init,
- * follows interfaces coming and going, and on every read dispatches the
- * snapshot's addresses (all, the changed ones, or the top talkers and
- * "other") as value lists; shutdown detaches everything.
+ * This file is the collectd glue: it turns collectd's configuration into
+ * struct itr_config, loads and attaches the BPF programs on init (with the
+ * state pinned under PinPath), follows interfaces coming and going, and on
+ * every read turns the report of the snapshot (report.c: ReportInactive,
+ * TopN) into value lists; shutdown lets the programs go, pinned or
+ * detached.
  */
 #include "collectd.h"
 #include "plugin.h"
@@ -27,6 +28,7 @@
 #include "pins.h"
 #include "plugin_config.h"
 #include "reader.h"
+#include "report.h"
 #include "state.h"
 #include "table.h"
 
@@ -40,9 +42,7 @@ struct iface {
   int last_err;     /* of the last failed attach, to log it once */
   struct itr_xdp_attachment xdp;
   struct itr_tc_attachment tc;
-  size_t addresses;          /* tracked addresses, counted during dispatch */
-  size_t value_lists;        /* dispatched in this interval */
-  struct itr_counters other; /* TopN: what the non-members added up */
+  size_t value_lists; /* dispatched in this interval */
   c_complain_t complaint;
 };
 
@@ -55,8 +55,8 @@ static struct itr_pins *pins; /* PinPath, locked while the plugin runs */
 static struct itr_reader *reader;
 static struct itr_table *table;
 static struct iptraffic_key *expired; /* scratch, table capacity long */
-static struct itr_entry **ranked;     /* scratch for TopN, as long */
-static uint32_t interval;             /* number of the current read */
+static struct itr_report *report;     /* what a read dispatches */
+static struct itr_report_iface reported[ITR_MAX_INTERFACES]; /* by iface */
 static struct itr_hot_set hot; /* the node's addresses, counted per CPU */
 static size_t hot_created;     /* of them, with an entry in the kernel */
 static c_complain_t hot_complaint = C_COMPLAIN_INIT_STATIC;
@@ -183,13 +183,28 @@ static void explain_load_error(int err) {
 
 /* Logs why attaching a hook failed. When quiet (retries on every read),
  * an error is logged once until it changes. */
+/* What attaching an interface does, step by step. */
+enum attach_step {
+  STEP_KEYS, /* creating its special keys in the tables */
+  STEP_XDP,  /* ingress */
+  STEP_TC,   /* egress */
+};
+
 static void explain_attach_error(struct iface *ifc, int ifindex, int err,
-                                 const char *hook, bool quiet) {
+                                 enum attach_step step, bool quiet) {
+  const char *hook = step == STEP_XDP ? "XDP" : "tc";
   char msg[512];
 
   if (quiet && err == ifc->last_err)
     return;
-  if (err == -EBUSY && strcmp(hook, "XDP") == 0) {
+  if (step == STEP_KEYS) {
+    snprintf(msg, sizeof(msg),
+             "interface %s: creating its non-ip, malformed and untracked "
+             "entries in the tables failed (%s)%s",
+             ifc->name, STRERROR(-err),
+             err == -EPERM || err == -EACCES ? ": the plugin needs CAP_BPF"
+                                             : "");
+  } else if (err == -EBUSY && step == STEP_XDP) {
     uint32_t id = 0;
     char name[64] = "";
 
@@ -220,7 +235,7 @@ static void explain_attach_error(struct iface *ifc, int ifindex, int err,
              "interface %s: attaching %s was refused (%s): the plugin needs "
              "CAP_NET_ADMIN",
              ifc->name, hook, STRERROR(-err));
-  } else if (strcmp(hook, "XDP") == 0) {
+  } else if (step == STEP_XDP) {
     snprintf(msg, sizeof(msg),
              "interface %s: attaching XDP in %s mode failed: %s", ifc->name,
              itr_xdp_mode_name(cfg.xdp_mode), STRERROR(-err));
@@ -341,7 +356,7 @@ static int attach_iface(struct iface *ifc, bool quiet) {
   ifc->ifindex = ifindex;
   err = create_special_keys(ifindex);
   if (err)
-    explain_attach_error(ifc, ifindex, err, "the table entries of", quiet);
+    explain_attach_error(ifc, ifindex, err, STEP_KEYS, quiet);
   else
     refresh_hot();
   if (err == 0 && (cfg.direction & ITR_DIR_INGRESS)) {
@@ -351,7 +366,7 @@ static int attach_iface(struct iface *ifc, bool quiet) {
                                 link_pin(ifc, "xdp", pin, sizeof(pin)),
                                 &ifc->xdp);
     if (err)
-      explain_attach_error(ifc, ifindex, err, "XDP", quiet);
+      explain_attach_error(ifc, ifindex, err, STEP_XDP, quiet);
   }
   if (err == 0 && (cfg.direction & ITR_DIR_EGRESS)) {
     char pin[400];
@@ -359,7 +374,7 @@ static int attach_iface(struct iface *ifc, bool quiet) {
     err = itr_tc_attach_pinned(loader, ifindex, true,
                                link_pin(ifc, "tc", pin, sizeof(pin)), &ifc->tc);
     if (err)
-      explain_attach_error(ifc, ifindex, err, "tc", quiet);
+      explain_attach_error(ifc, ifindex, err, STEP_TC, quiet);
   }
   if (err) {
     detach_iface(ifc);
@@ -519,8 +534,8 @@ static int iptraffic_shutdown(void) {
   table = NULL;
   free(expired);
   expired = NULL;
-  free(ranked);
-  ranked = NULL;
+  itr_report_free(report);
+  report = NULL;
   itr_loader_close(loader);
   loader = NULL;
   itr_pins_close(pins); /* the tables stay pinned */
@@ -857,13 +872,14 @@ static int iptraffic_init(void) {
   }
   table = itr_table_new(capacity);
   expired = calloc(capacity, sizeof(*expired));
-  ranked = calloc(capacity, sizeof(*ranked));
+  report = itr_report_new(capacity, cfg.interfaces_num);
+  memset(reported, 0, sizeof(reported));
   itr_loader_maps(loader, &maps);
   err = itr_reader_new(&reader, &maps);
   itr_hot_set_init(&hot);
   hot_created = 0;
   told_hot_full = false;
-  if (!table || !expired || !ranked || err) {
+  if (!table || !expired || !report || err) {
     ERROR(LOG_PREFIX "allocating the address table (%u entries) failed",
           capacity);
     iptraffic_shutdown();
@@ -925,13 +941,6 @@ static void submit(struct iface *ifc, const char *type, const char *instance,
   ifc->value_lists++;
 }
 
-static struct iface *iface_by_index(uint32_t ifindex) {
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (ifaces[i].attached && (uint32_t)ifaces[i].ifindex == ifindex)
-      return &ifaces[i];
-  return NULL;
-}
-
 /* if_octets and if_packets of one instance. */
 static void submit_counters(struct iface *ifc, const char *instance,
                             const struct itr_counters *c, cdtime_t time) {
@@ -944,59 +953,28 @@ static void submit_counters(struct iface *ifc, const char *instance,
   submit(ifc, "if_packets", instance, packets, 2, time);
 }
 
-static void submit_entry(struct iface *ifc, const struct itr_entry *e,
-                         cdtime_t time) {
+/* A row of the report: one instance's if_octets and if_packets. */
+static void submit_row(void *ctx, const struct itr_report_row *row) {
   char instance[ITR_INSTANCE_LEN];
 
-  if (!cfg.report_inactive && !e->changed)
+  if (!row->key)
+    snprintf(instance, sizeof(instance), "other");
+  else if (itr_key_format(row->key, instance, sizeof(instance)) != 0)
     return;
-  if (itr_key_format(&e->key, instance, sizeof(instance)) == 0)
-    submit_counters(ifc, instance, &e->counters, time);
+  submit_counters(&ifaces[row->iface], instance, row->counters,
+                  *(const cdtime_t *)ctx);
 }
 
-static void submit_health(struct iface *ifc, cdtime_t time) {
+static void submit_health(struct iface *ifc, size_t addresses, cdtime_t time) {
   /* This interval's value lists, these three gauges included. */
   value_t gauges[] = {
-      {.gauge = (gauge_t)ifc->addresses},
+      {.gauge = (gauge_t)addresses},
       {.gauge = (gauge_t)(cfg.max_entries + cfg.max_entries_ipv6)},
       {.gauge = (gauge_t)(ifc->value_lists + 3)}};
 
   submit(ifc, "count", "addresses", &gauges[0], 1, time);
   submit(ifc, "count", "capacity", &gauges[1], 1, time);
   submit(ifc, "count", "value_lists", &gauges[2], 1, time);
-}
-
-/* TopN: the interval's top talkers of ifc become members for TopNHold more
- * intervals; members are dispatched with their own counters, everybody
- * else's increase goes to the interface's "other" instance. */
-static void submit_top(struct iface *ifc, struct itr_entry *entries,
-                       size_t count, cdtime_t time) {
-  size_t n = 0;
-  bool other_changed = false;
-
-  for (size_t i = 0; i < count; i++)
-    if (entries[i].key.ifindex == (uint32_t)ifc->ifindex &&
-        !itr_key_is_special(&entries[i].key) &&
-        itr_entry_interval_bytes(&entries[i]) > 0)
-      ranked[n++] = &entries[i];
-  itr_select_top(ranked, n, cfg.top_n);
-  for (size_t i = 0; i < n && i < cfg.top_n; i++)
-    ranked[i]->top_until = interval + cfg.top_n_hold;
-
-  for (size_t i = 0; i < count; i++) {
-    struct itr_entry *e = &entries[i];
-
-    if (e->key.ifindex != (uint32_t)ifc->ifindex || itr_key_is_special(&e->key))
-      continue;
-    if (e->top_until >= interval && e->top_until != 0) {
-      submit_entry(ifc, e, time);
-    } else {
-      itr_counters_add(&ifc->other, &e->delta);
-      other_changed |= e->changed;
-    }
-  }
-  if (cfg.report_inactive || other_changed)
-    submit_counters(ifc, "other", &ifc->other, time);
 }
 
 /* Drops the addresses idle for ExpireIdle from the kernel table. Their
@@ -1026,10 +1004,12 @@ static size_t expire_idle(uint64_t now_ms) {
 }
 
 static int iptraffic_read(void) {
+  const struct itr_report_opts opts = {.report_inactive = cfg.report_inactive,
+                                       .top_n = cfg.top_n,
+                                       .top_n_hold = cfg.top_n_hold};
   cdtime_t now = cdtime();
   uint64_t now_ms = CDTIME_T_TO_MS(now);
-  struct itr_entry *entries;
-  size_t n_expired, count;
+  size_t n_expired;
   int err;
 
   for (size_t i = 0; i < cfg.interfaces_num; i++)
@@ -1058,33 +1038,15 @@ static int iptraffic_read(void) {
     told_no_lookup_and_delete = true;
   }
 
-  interval++;
-  entries = itr_table_entries(table);
-  count = itr_table_count(table);
   for (size_t i = 0; i < cfg.interfaces_num; i++) {
-    ifaces[i].addresses = 0;
+    reported[i].ifindex = ifaces[i].attached ? (uint32_t)ifaces[i].ifindex : 0;
     ifaces[i].value_lists = 0;
   }
-  for (size_t i = 0; i < count; i++) {
-    struct iface *ifc = iface_by_index(entries[i].key.ifindex);
-
-    if (!ifc)
-      continue;
-    if (itr_key_is_special(&entries[i].key)) {
-      submit_entry(ifc, &entries[i], now);
-      continue;
-    }
-    ifc->addresses++;
-    if (cfg.top_n == 0)
-      submit_entry(ifc, &entries[i], now);
-  }
-  for (size_t i = 0; i < cfg.interfaces_num; i++) {
-    if (!ifaces[i].attached)
-      continue;
-    if (cfg.top_n > 0)
-      submit_top(&ifaces[i], entries, count, now);
-    submit_health(&ifaces[i], now);
-  }
+  itr_report_pass(report, table, &opts, reported, cfg.interfaces_num,
+                  submit_row, &now);
+  for (size_t i = 0; i < cfg.interfaces_num; i++)
+    if (ifaces[i].attached)
+      submit_health(&ifaces[i], reported[i].addresses, now);
 
   for (size_t i = 0; i < n_expired; i++)
     itr_table_remove(table, &expired[i]);

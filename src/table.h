@@ -28,7 +28,10 @@ struct itr_entry {
   struct itr_counters delta;    /* increase in the last pass */
   uint64_t last_change;         /* time of the last pass that saw a change */
   uint32_t generation;          /* last pass that saw the key */
-  uint32_t top_until;           /* TopN: a member through this interval */
+  uint32_t top_until;           /* TopN: a member through this pass of the
+                                   report (report.c) */
+  struct itr_counters in_other; /* TopN: of counters, what went to "other"
+                                   while not a member (report.c) */
   bool changed;                 /* counters changed in the last pass */
 };
 

@@ -10,6 +10,8 @@
 #      equal the total; once the traffic stops nothing but the health
 #      gauges is dispatched (count-value_lists says 3) and the address
 #      series stop growing.
+#   3. TopN 1, two addresses taking turns as the top talker: every frame in
+#      exactly one series.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -129,5 +131,34 @@ itr_wait_for 10 "three more reads" itr_memory_epoch_at_least $((e + 3))
 lists=$(value count-value_lists value)
 awk -v v="$lists" 'BEGIN { exit !(v + 0 == 3) }' ||
   itr_fail "count-value_lists is '$lists' when idle, want 3"
+itr_collectd_stop
+
+# --- 3. TopN 1: two addresses taking turns as the top talker ----------------
+# What went to "other" while an address was not a member is not counted
+# again when it becomes one: the last values of all series add up to
+# exactly what was sent.
+rm -rf "$ITR_CSV_DIR"
+mkdir -p "$ITR_CSV_DIR"
+itr_write_conf "$ITR_TMP/collectd.conf" '  Interface "vb"
+  TopN 1
+  TopNHold 0
+  ReportInactive false'
+itr_collectd_start
+itr_wait_for 20 "the plugin to attach" grep -q "counting ingress" "$ITR_LOG"
+frame=$((ETH + IPV4 + UDP + 100)) packets=0
+for round in 1 2 3 4 5 6; do
+  if [ $((round % 2)) -eq 1 ]; then a=20 b=2; else a=2 b=20; fi
+  # Each to itself, so that no third address outranks them.
+  send "src=10.6.0.1,dst=10.6.0.1,payload=100,count=$a" \
+    "src=10.6.0.2,dst=10.6.0.2,payload=100,count=$b"
+  packets=$((packets + a + b))
+done
+itr_csv_settle iptraffic-vb "$END"
+[ -n "$(itr_csv_file iptraffic-vb if_octets-10.6.0.2)" ] ||
+  itr_fail "10.6.0.2 never became a member"
+[ "$(sum_column if_packets tx)" -eq "$packets" ] ||
+  itr_fail "TopN 1 taking turns: members + other = $(sum_column if_packets tx) tx packets, sent $packets"
+[ "$(sum_column if_octets tx)" -eq $((packets * frame)) ] ||
+  itr_fail "TopN 1 taking turns: members + other = $(sum_column if_octets tx) tx bytes, sent $((packets * frame))"
 itr_collectd_stop
 itr_log "ok: aggregates, ignored networks, TopN and ReportInactive exact"
