@@ -417,16 +417,38 @@ static void forget_ifindex(int ifindex) {
   forget_keys(&idx, 1, false);
 }
 
+/* Whether the plugin's programs are still on the configured hooks of
+ * ifc: they go with the device when it is deleted, even if one of the same
+ * name and index replaces it between two reads. */
+static bool hooks_in_place(const struct iface *ifc) {
+  uint32_t id = itr_loader_table_id(loader);
+  struct itr_own_hooks h;
+
+  if (itr_find_own(ifc->ifindex, &id, 1, &h) != 0)
+    return true; /* cannot tell: leave it */
+  if ((cfg.direction & ITR_DIR_INGRESS) && !h.xdp_prog)
+    return false;
+  if ((cfg.direction & ITR_DIR_EGRESS) && !h.tcx_prog && !h.tc_prog)
+    return false;
+  return true;
+}
+
 /* Follows the interface coming, going and coming back. */
 static void check_iface(struct iface *ifc) {
   int err;
 
   if (ifc->attached) {
-    if ((int)if_nametoindex(ifc->name) == ifc->ifindex)
-      return;
-    WARNING(LOG_PREFIX "interface %s (ifindex %d) disappeared; counting "
-                       "resumes when it comes back",
-            ifc->name, ifc->ifindex);
+    if ((int)if_nametoindex(ifc->name) == ifc->ifindex) {
+      if (hooks_in_place(ifc))
+        return;
+      WARNING(LOG_PREFIX "interface %s (ifindex %d) was recreated: its "
+                         "hooks went with the old device; attaching again",
+              ifc->name, ifc->ifindex);
+    } else {
+      WARNING(LOG_PREFIX "interface %s (ifindex %d) disappeared; counting "
+                         "resumes when it comes back",
+              ifc->name, ifc->ifindex);
+    }
     detach_iface(ifc);
     forget_ifindex(ifc->ifindex);
   }

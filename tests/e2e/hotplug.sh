@@ -6,7 +6,9 @@
 #   - vb appears: the plugin attaches by itself and counts frames exactly;
 #   - vb disappears: a warning; vb comes back: the plugin attaches again
 #     and counts the new frames from zero (the old series' counters do
-#     not leak into the new interface).
+#     not leak into the new interface);
+#   - vb deleted and made again with the same ifindex between two reads:
+#     the plugin finds its hooks gone, attaches again and counts from zero.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -18,8 +20,9 @@ itr_netns_add "$ITR_NS_B"
 ETH=14 IPV4=20 UDP=8
 frame=$((ETH + IPV4 + UDP + 100))
 
-make_veth() {
-  ip link add va netns "$ITR_NS_A" type veth peer name vb netns "$ITR_NS_B"
+make_veth() { # [ifindex of vb]
+  ip -n "$ITR_NS_B" link add vb ${1:+index "$1"} type veth peer name va \
+    netns "$ITR_NS_A"
   itr_quiet_dev "$ITR_NS_A" va
   itr_quiet_dev "$ITR_NS_B" vb
   ip -n "$ITR_NS_A" link set va up
@@ -64,6 +67,20 @@ itr_wait_for 20 "the plugin to attach again" appeared_twice
 itr_wait_for 10 "XDP on the new vb" itr_has_xdp "$ITR_NS_B" vb
 send 3
 expect_tx 3
+
+# Deleted and made again with the same ifindex between two reads: the
+# name and index match, but the hooks went with the old device. The plugin
+# sees that its programs are gone, attaches again and counts from zero.
+index=$(ip -n "$ITR_NS_B" -o link show dev vb | cut -d: -f1)
+ip -n "$ITR_NS_B" link del vb
+make_veth "$index"
+[ "$(ip -n "$ITR_NS_B" -o link show dev vb | cut -d: -f1)" = "$index" ] ||
+  itr_fail "vb did not come back with ifindex $index"
+itr_wait_for 20 "the warning about vb recreated" \
+  grep -q "interface vb (ifindex $index) was recreated" "$ITR_LOG"
+itr_wait_for 10 "XDP on the recreated vb" itr_has_xdp "$ITR_NS_B" vb
+send 4
+expect_tx 4
 
 [ -z "$(itr_log_errors)" ] || itr_fail "ERROR lines: $(itr_log_errors)"
 itr_collectd_stop
