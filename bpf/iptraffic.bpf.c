@@ -306,10 +306,11 @@ int iptraffic_xdp_frags(struct xdp_md *ctx) {
 #define PULL_LEN 128
 
 /*
- * Egress (tc clsact or tcx). A GSO packet counts as its gso_segs segments,
- * and as the bytes those segments take: skb->len plus the headers each
- * further segment repeats. Returns TC_ACT_UNSPEC (TCX_NEXT), so the
- * programs and filters after this one still run.
+ * Egress, and ingress where XDP is not used (tc clsact or tcx; the frame
+ * starts at its Ethernet header on both). A GSO or GRO packet counts as its
+ * gso_segs segments, and as the bytes those segments take: skb->len plus
+ * the headers each further segment repeats. Returns TC_ACT_UNSPEC
+ * (TCX_NEXT), so the programs and filters after this one still run.
  */
 SEC("tc")
 int iptraffic_tc(struct __sk_buff *skb) {
@@ -330,6 +331,11 @@ int iptraffic_tc(struct __sk_buff *skb) {
   if (packets > 1 &&
       (kind == IPTRAFFIC_KIND_IPV4 || kind == IPTRAFFIC_KIND_IPV6))
     bytes += (packets - 1) * gso_header_len(data, end, kind, &addrs);
+  /* A VLAN tag the kernel keeps in the skb's metadata (taken off at
+   * ingress, or left to the driver on egress) is on the wire all the
+   * same: 4 bytes in every segment, as XDP sees it. */
+  if (skb->vlan_present)
+    bytes += 4 * packets;
   count_parsed(skb->ifindex, kind, &addrs, bytes, packets);
   return TC_ACT_UNSPEC;
 }

@@ -41,8 +41,9 @@ struct iface {
   bool attached;    /* every configured hook is attached */
   int last_err;     /* of the last failed attach, to log it once */
   struct itr_xdp_attachment xdp;
-  struct itr_tc_attachment tc;
-  size_t value_lists; /* dispatched in this interval */
+  struct itr_tc_attachment tc;    /* egress */
+  struct itr_tc_attachment tc_in; /* ingress where XDP is not used */
+  size_t value_lists;             /* dispatched in this interval */
   c_complain_t complaint;
 };
 
@@ -181,18 +182,41 @@ static void explain_load_error(int err) {
           STRERROR(-err));
 }
 
-/* Logs why attaching a hook failed. When quiet (retries on every read),
- * an error is logged once until it changes. */
 /* What attaching an interface does, step by step. */
 enum attach_step {
-  STEP_KEYS, /* creating its special keys in the tables */
-  STEP_XDP,  /* ingress */
-  STEP_TC,   /* egress */
+  STEP_KEYS,  /* creating its special keys in the tables */
+  STEP_XDP,   /* ingress with XDP */
+  STEP_TC_IN, /* ingress with tc */
+  STEP_TC,    /* egress */
 };
 
+/* What holds the XDP hook of ifindex, for the messages: "an XDP program
+ * (id N, name "NAME"); it is left in place", or this plugin's own kept
+ * for another PinPath. Returns whether it is this plugin's. */
+static bool describe_xdp_holder(int ifindex, char *buf, size_t len) {
+  uint32_t id = 0;
+  char name[64] = "";
+
+  itr_xdp_query(ifindex, &id, name, sizeof(name));
+  if (strcmp(name, "iptraffic_xdp") == 0 ||
+      strcmp(name, "iptraffic_xdp_f") == 0) {
+    snprintf(buf, len,
+             "this plugin's XDP program (id %u), kept attached for a "
+             "collectd with another PinPath",
+             id);
+    return true;
+  }
+  snprintf(buf, len, "an XDP program (id %u, name \"%s\")", id, name);
+  return false;
+}
+
+/* Logs why attaching a hook failed. When quiet (retries on every read),
+ * an error is logged once until it changes. */
 static void explain_attach_error(struct iface *ifc, int ifindex, int err,
                                  enum attach_step step, bool quiet) {
-  const char *hook = step == STEP_XDP ? "XDP" : "tc";
+  const char *hook = step == STEP_XDP     ? "XDP"
+                     : step == STEP_TC_IN ? "tc ingress"
+                                          : "tc egress";
   char msg[512];
 
   if (quiet && err == ifc->last_err)
@@ -205,26 +229,21 @@ static void explain_attach_error(struct iface *ifc, int ifindex, int err,
              err == -EPERM || err == -EACCES ? ": the plugin needs CAP_BPF"
                                              : "");
   } else if (err == -EBUSY && step == STEP_XDP) {
-    uint32_t id = 0;
-    char name[64] = "";
+    char holder[160];
 
-    itr_xdp_query(ifindex, &id, name, sizeof(name));
-    if (strcmp(name, "iptraffic_xdp") == 0 ||
-        strcmp(name, "iptraffic_xdp_f") == 0)
-      /* This plugin's, kept attached under another PinPath. */
+    if (describe_xdp_holder(ifindex, holder, sizeof(holder)))
       snprintf(msg, sizeof(msg),
-               "interface %s already has this plugin's XDP program (id %u), "
-               "kept attached for a collectd with another PinPath; %s is not "
-               "counted here. Stop that collectd and run iptrafficctl "
-               "--pin-path DIR remove for its PinPath",
-               ifc->name, id, ifc->name);
+               "interface %s already has %s; %s is not counted here. Stop "
+               "that collectd and run iptrafficctl --pin-path DIR remove for "
+               "its PinPath, or set IngressHook \"auto\"",
+               ifc->name, holder, ifc->name);
     else
       snprintf(msg, sizeof(msg),
-               "interface %s already has an XDP program (id %u, name "
-               "\"%s\"); it is left in place and %s is not counted. Remove "
-               "it (ip link set dev %s xdp off) if it is stale, or count on "
-               "another interface",
-               ifc->name, id, name, ifc->name, ifc->name);
+               "interface %s already has %s; it is left in place and %s is "
+               "not counted on ingress (IngressHook \"xdp\"). Set "
+               "IngressHook \"auto\" or \"tc\" to count with tc beside it, "
+               "or remove it (ip link set dev %s xdp off) if it is stale",
+               ifc->name, holder, ifc->name, ifc->name);
   } else if (err == -EOPNOTSUPP && cfg.xdp_mode == ITR_XDP_NATIVE) {
     snprintf(msg, sizeof(msg),
              "interface %s: the driver has no native XDP support (%s); set "
@@ -279,17 +298,28 @@ static const char *link_pin(const struct iface *ifc, const char *hook,
   return buf;
 }
 
-/* Detaches the interface, its pinned attachments too (the interface went
- * away, or an attach failed). */
-static void detach_iface(struct iface *ifc) {
+/* The pins of an interface's attachments: links/<ifname>:<hook>. */
+#define PIN_XDP "xdp"
+#define PIN_TC "tc"       /* egress */
+#define PIN_TC_IN "tc-in" /* ingress */
+
+static void unpin(const struct iface *ifc, const char *hook) {
   char pin[400];
 
-  itr_xdp_detach(&ifc->xdp);
+  if (link_pin(ifc, hook, pin, sizeof(pin)))
+    unlink(pin);
+}
+
+/* Detaches the interface, its pinned attachments too (the interface went
+ * away, or an attach failed); in the reverse order of attaching, so that
+ * the clsact qdisc goes with the last filter if the plugin made it. */
+static void detach_iface(struct iface *ifc) {
   itr_tc_detach(&ifc->tc);
-  if (link_pin(ifc, "xdp", pin, sizeof(pin)))
-    unlink(pin);
-  if (link_pin(ifc, "tc", pin, sizeof(pin)))
-    unlink(pin);
+  itr_tc_detach(&ifc->tc_in);
+  itr_xdp_detach(&ifc->xdp);
+  unpin(ifc, PIN_XDP);
+  unpin(ifc, PIN_TC);
+  unpin(ifc, PIN_TC_IN);
   ifc->attached = false;
 }
 
@@ -297,8 +327,74 @@ static void detach_iface(struct iface *ifc) {
  * so that the next start misses nothing. */
 static void release_iface(struct iface *ifc) {
   itr_xdp_release(&ifc->xdp);
+  itr_tc_release(&ifc->tc_in);
   itr_tc_release(&ifc->tc);
   ifc->attached = false;
+}
+
+/* The ingress hook not used now may still hold what an earlier start
+ * attached there (another IngressHook, or XDP taken since): it goes, so
+ * that no frame is counted twice. */
+static void drop_other_ingress(const struct iface *ifc, bool using_tc) {
+  uint32_t id = itr_loader_table_id(loader);
+  struct itr_own_hooks h;
+
+  unpin(ifc, using_tc ? PIN_XDP : PIN_TC_IN);
+  if (itr_find_own(ifc->ifindex, &id, 1, &h) != 0)
+    return;
+  memset(&h.tc[ITR_TC_EGRESS], 0, sizeof(h.tc[ITR_TC_EGRESS]));
+  if (using_tc)
+    memset(&h.tc[ITR_TC_INGRESS], 0, sizeof(h.tc[ITR_TC_INGRESS]));
+  else
+    h.xdp_prog = 0;
+  if ((h.xdp_prog || h.tc[ITR_TC_INGRESS].prog) &&
+      itr_detach_own(ifc->ifindex, &h) == 0)
+    INFO(LOG_PREFIX "interface %s: detached the %s ingress program an "
+                    "earlier start left",
+         ifc->name, using_tc ? "XDP" : "tc");
+}
+
+/* Ingress: XDP, or tc where IngressHook says so or (auto) where another
+ * program holds the XDP hook. */
+static int attach_ingress(struct iface *ifc, bool quiet) {
+  char pin[400];
+  int err;
+
+  if (cfg.ingress_hook != ITR_INGRESS_TC) {
+    char holder[160];
+
+    err = itr_xdp_attach_pinned(loader, ifc->ifindex, cfg.xdp_mode,
+                                link_pin(ifc, PIN_XDP, pin, sizeof(pin)),
+                                &ifc->xdp);
+    if (err == 0) {
+      drop_other_ingress(ifc, false);
+      return 0;
+    }
+    if (err != -EBUSY || cfg.ingress_hook == ITR_INGRESS_XDP) {
+      explain_attach_error(ifc, ifc->ifindex, err, STEP_XDP, quiet);
+      return err;
+    }
+    /* auto: another program holds the hook; count beside it. */
+    if (describe_xdp_holder(ifc->ifindex, holder, sizeof(holder)))
+      WARNING(LOG_PREFIX "interface %s already has %s; ingress is counted "
+                         "with tc instead. Stop that collectd and run "
+                         "iptrafficctl --pin-path DIR remove for its PinPath",
+              ifc->name, holder);
+    else
+      WARNING(LOG_PREFIX "interface %s already has %s; it is left in place, "
+                         "and ingress is counted with tc instead (it sees "
+                         "the frames that program passes)",
+              ifc->name, holder);
+  }
+  err = itr_tc_attach_pinned(loader, ifc->ifindex, ITR_TC_INGRESS, true,
+                             link_pin(ifc, PIN_TC_IN, pin, sizeof(pin)),
+                             &ifc->tc_in);
+  if (err) {
+    explain_attach_error(ifc, ifc->ifindex, err, STEP_TC_IN, quiet);
+    return err;
+  }
+  drop_other_ingress(ifc, true);
+  return 0;
 }
 
 static void log_attached(const struct iface *ifc) {
@@ -315,9 +411,9 @@ static void log_attached(const struct iface *ifc) {
                     "program with ip link set dev IFACE xdp off");
     told_no_links = true;
   }
-  if (ifc->tc.legacy && !told_no_tcx) {
-    INFO(LOG_PREFIX "the kernel has no tcx (Linux < 6.6): counting egress "
-                    "with a filter on the clsact qdisc");
+  if ((ifc->tc.legacy || ifc->tc_in.legacy) && !told_no_tcx) {
+    INFO(LOG_PREFIX "the kernel has no tcx (Linux < 6.6): counting with "
+                    "filters on the clsact qdisc");
     told_no_tcx = true;
   }
   if (ifc->xdp.attached && !ifc->xdp.frags && ifc->xdp.mtu > ITR_XDP_FRAGS_MTU)
@@ -331,6 +427,13 @@ static void log_attached(const struct iface *ifc) {
         ifc->xdp.native ? "native" : "generic",
         ifc->xdp.frags ? " (multi-buffer)" : "",
         ifc->xdp.reused ? " (kept attached since the last start)" : "");
+  if (ifc->tc_in.attached)
+    n += snprintf(hooks + n, sizeof(hooks) - (size_t)n, "ingress with %s%s",
+                  ifc->tc_in.legacy ? "tc (clsact)" : "tcx",
+                  ifc->tc_in.replaced ? " (in place of the filter an earlier "
+                                        "collectd left counting)"
+                  : ifc->tc_in.reused ? " (kept attached since the last start)"
+                                      : "");
   if (ifc->tc.attached)
     snprintf(hooks + n, sizeof(hooks) - (size_t)n, "%segress with %s%s",
              n ? ", " : "", ifc->tc.legacy ? "tc (clsact)" : "tcx",
@@ -359,20 +462,14 @@ static int attach_iface(struct iface *ifc, bool quiet) {
     explain_attach_error(ifc, ifindex, err, STEP_KEYS, quiet);
   else
     refresh_hot();
-  if (err == 0 && (cfg.direction & ITR_DIR_INGRESS)) {
-    char pin[400];
-
-    err = itr_xdp_attach_pinned(loader, ifindex, cfg.xdp_mode,
-                                link_pin(ifc, "xdp", pin, sizeof(pin)),
-                                &ifc->xdp);
-    if (err)
-      explain_attach_error(ifc, ifindex, err, STEP_XDP, quiet);
-  }
+  if (err == 0 && (cfg.direction & ITR_DIR_INGRESS))
+    err = attach_ingress(ifc, quiet);
   if (err == 0 && (cfg.direction & ITR_DIR_EGRESS)) {
     char pin[400];
 
-    err = itr_tc_attach_pinned(loader, ifindex, true,
-                               link_pin(ifc, "tc", pin, sizeof(pin)), &ifc->tc);
+    err =
+        itr_tc_attach_pinned(loader, ifindex, ITR_TC_EGRESS, true,
+                             link_pin(ifc, PIN_TC, pin, sizeof(pin)), &ifc->tc);
     if (err)
       explain_attach_error(ifc, ifindex, err, STEP_TC, quiet);
   }
@@ -417,20 +514,15 @@ static void forget_ifindex(int ifindex) {
   forget_keys(&idx, 1, false);
 }
 
-/* Whether the plugin's programs are still on the configured hooks of
- * ifc: they go with the device when it is deleted, even if one of the same
- * name and index replaces it between two reads. */
+/* Whether the plugin's programs are still on the hooks of ifc: they go
+ * with the device when it is deleted, even if one of the same name and
+ * index replaces it between two reads. */
 static bool hooks_in_place(const struct iface *ifc) {
-  uint32_t id = itr_loader_table_id(loader);
-  struct itr_own_hooks h;
-
-  if (itr_find_own(ifc->ifindex, &id, 1, &h) != 0)
-    return true; /* cannot tell: leave it */
-  if ((cfg.direction & ITR_DIR_INGRESS) && !h.xdp_prog)
+  if (ifc->xdp.attached && !itr_xdp_in_place(&ifc->xdp))
     return false;
-  if ((cfg.direction & ITR_DIR_EGRESS) && !h.tcx_prog && !h.tc_prog)
+  if (ifc->tc_in.attached && !itr_tc_in_place(&ifc->tc_in))
     return false;
-  return true;
+  return !ifc->tc.attached || itr_tc_in_place(&ifc->tc);
 }
 
 /* Follows the interface coming, going and coming back. */
@@ -798,12 +890,13 @@ static void detach_unconfigured(uint32_t old_table) {
     struct itr_own_hooks h;
 
     if (configured_name(i->if_name) ||
-        itr_find_own((int)i->if_index, ids, 2, &h) != 0 || !h.tc_prog)
+        itr_find_own((int)i->if_index, ids, 2, &h) != 0 ||
+        (!h.tc[ITR_TC_EGRESS].prog && !h.tc[ITR_TC_INGRESS].prog))
       continue;
     h.xdp_prog = 0; /* links went with their pins */
     if (itr_detach_own((int)i->if_index, &h) == 0)
       INFO(LOG_PREFIX "interface %s is no longer configured: detached the "
-                      "egress filter an earlier start left",
+                      "clsact filters an earlier start left",
            i->if_name);
   }
   if (all)
@@ -925,6 +1018,7 @@ static int iptraffic_init(void) {
     ifc->name = cfg.interfaces[i];
     ifc->xdp.link_fd = -1;
     ifc->tc.link_fd = -1;
+    ifc->tc_in.link_fd = -1;
     C_COMPLAIN_INIT(&ifc->complaint);
     err = attach_iface(ifc, false);
     if (err == -ENODEV) {

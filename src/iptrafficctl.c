@@ -147,6 +147,15 @@ static size_t interfaces_of(struct itr_table *t, uint32_t *out, size_t max) {
   return n;
 }
 
+/* Whether any of the plugin's programs is on a hook. */
+static bool attached(const struct itr_own_hooks *h) {
+  bool any = h->xdp_prog != 0;
+
+  for (int dir = 0; dir < ITR_TC_DIRS; dir++)
+    any |= h->tc[dir].tcx_prog || h->tc[dir].prog;
+  return any;
+}
+
 static const char *xdp_mode_name(uint8_t mode) {
   return mode == 1 ? "native" : mode == 2 ? "generic" : "offloaded";
 }
@@ -191,13 +200,18 @@ static int status(struct itr_pins *p, const struct iptraffic_meta *m,
       if (h.xdp_prog)
         printf(" ingress XDP %s (program %u)", xdp_mode_name(h.xdp_mode),
                h.xdp_prog);
-      if (h.tcx_prog)
-        printf(" egress tcx (program %u)", h.tcx_prog);
-      if (h.tc_prog)
-        printf(" egress tc clsact filter (program %u, handle %x, priority "
-               "%u)",
-               h.tc_prog, h.tc_handle, h.tc_priority);
-      if (!h.xdp_prog && !h.tcx_prog && !h.tc_prog)
+      for (int dir = ITR_TC_INGRESS; dir >= ITR_TC_EGRESS; dir--) {
+        const struct itr_own_tc *tc = &h.tc[dir];
+        const char *side = dir == ITR_TC_INGRESS ? "ingress" : "egress";
+
+        if (tc->tcx_prog)
+          printf(" %s tcx (program %u)", side, tc->tcx_prog);
+        if (tc->prog)
+          printf(" %s tc clsact filter (program %u, handle %x, priority "
+                 "%u)",
+                 side, tc->prog, tc->handle, tc->priority);
+      }
+      if (!attached(&h))
         printf(" nothing attached");
     } else {
       printf(" no such interface now");
@@ -239,8 +253,8 @@ static bool attached_somewhere(uint32_t table_id) {
   for (i = ifs; i && i->if_index && !found; i++) {
     struct itr_own_hooks h;
 
-    found = itr_find_own((int)i->if_index, &table_id, 1, &h) == 0 &&
-            (h.xdp_prog || h.tcx_prog || h.tc_prog);
+    found =
+        itr_find_own((int)i->if_index, &table_id, 1, &h) == 0 && attached(&h);
   }
   if (ifs)
     if_freenameindex(ifs);
@@ -378,7 +392,8 @@ static int remove_all(struct itr_pins *p, bool in_use) {
      * until then its program looks attached (EBUSY). */
     for (int tries = 0;; tries++) {
       if (itr_find_own((int)i->if_index, &id, 1, &h) != 0 ||
-          (!h.xdp_prog && !h.tc_prog)) {
+          (!h.xdp_prog && !h.tc[ITR_TC_EGRESS].prog &&
+           !h.tc[ITR_TC_INGRESS].prog)) {
         err = 1;
         break;
       }

@@ -24,6 +24,7 @@
 #include "iptraffic.skel.h"
 
 /* tcx attach types and link type (Linux 6.6); older headers lack them. */
+#define ITR_BPF_TCX_INGRESS 46
 #define ITR_BPF_TCX_EGRESS 47
 #define ITR_BPF_LINK_TYPE_TCX 11
 
@@ -604,8 +605,8 @@ static int own_ids(const struct itr_loader *l, uint32_t *ids) {
   return n;
 }
 
-/* The first egress clsact filter whose program uses one of the n maps of
- * ids. */
+/* The first clsact filter of a hook whose program uses one of the n maps
+ * of ids. */
 struct own_filter {
   const uint32_t *ids;
   int n;
@@ -622,29 +623,43 @@ static void match_own(const struct filter_info *f, void *ctx) {
   }
 }
 
-static bool find_own_filter(int ifindex, const uint32_t *ids, int n,
+static uint32_t clsact_parent(enum itr_tc_dir dir) {
+  return TC_H_MAKE(TC_H_CLSACT,
+                   dir == ITR_TC_INGRESS ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+}
+
+static enum bpf_tc_attach_point tc_point(enum itr_tc_dir dir) {
+  return dir == ITR_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
+
+static enum bpf_attach_type tcx_type(enum itr_tc_dir dir) {
+  return (enum bpf_attach_type)(dir == ITR_TC_INGRESS ? ITR_BPF_TCX_INGRESS
+                                                      : ITR_BPF_TCX_EGRESS);
+}
+
+static bool find_own_filter(int ifindex, enum itr_tc_dir dir,
+                            const uint32_t *ids, int n,
                             struct filter_info *out) {
   struct own_filter own = {.ids = ids, .n = n};
 
-  dump_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), match_own,
-               &own);
+  dump_filters(ifindex, clsact_parent(dir), match_own, &own);
   *out = own.found;
   return own.have;
 }
 
-int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
-                  struct itr_tc_attachment *a) {
+int itr_tc_attach(struct itr_loader *l, int ifindex, enum itr_tc_dir dir,
+                  bool allow_tcx, struct itr_tc_attachment *a) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-              .attach_point = BPF_TC_EGRESS);
+              .attach_point = tc_point(dir));
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = itr_loader_tc_fd(l));
   int err;
 
   memset(a, 0, sizeof(*a));
   a->ifindex = ifindex;
+  a->dir = dir;
   a->link_fd = -1;
   if (allow_tcx) {
-    int fd = bpf_link_create(itr_loader_tc_fd(l), ifindex,
-                             (enum bpf_attach_type)ITR_BPF_TCX_EGRESS, NULL);
+    int fd = bpf_link_create(itr_loader_tc_fd(l), ifindex, tcx_type(dir), NULL);
     if (fd >= 0) {
       a->link_fd = fd;
       a->attached = true;
@@ -664,7 +679,7 @@ int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
     uint32_t ids[ITR_OWN_MAPS + 1];
     struct filter_info found;
 
-    if (find_own_filter(ifindex, ids, own_ids(l, ids), &found)) {
+    if (find_own_filter(ifindex, dir, ids, own_ids(l, ids), &found)) {
       opts.handle = found.handle;
       opts.priority = found.priority;
       opts.flags = BPF_TC_F_REPLACE;
@@ -683,16 +698,19 @@ int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
   return 0;
 }
 
-int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, bool allow_tcx,
-                         const char *pin, struct itr_tc_attachment *a) {
+int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, enum itr_tc_dir dir,
+                         bool allow_tcx, const char *pin,
+                         struct itr_tc_attachment *a) {
   int fd =
       pin && allow_tcx ? pinned_link(pin, ITR_BPF_LINK_TYPE_TCX, ifindex) : -1;
   int err;
 
   if (fd >= 0) {
+    /* The pin's name says the hook (itr_pins_link_path). */
     if (bpf_link_update(fd, itr_loader_tc_fd(l), NULL) == 0) {
       memset(a, 0, sizeof(*a));
       a->ifindex = ifindex;
+      a->dir = dir;
       a->link_fd = fd;
       a->attached = true;
       a->reused = true;
@@ -701,7 +719,7 @@ int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, bool allow_tcx,
     unlink(pin);
     close(fd);
   }
-  err = itr_tc_attach(l, ifindex, allow_tcx, a);
+  err = itr_tc_attach(l, ifindex, dir, allow_tcx, a);
   if (err == 0 && pin && a->link_fd >= 0 && bpf_obj_pin(a->link_fd, pin) < 0)
     err = 0; /* counting all the same, only not across a restart */
   return err;
@@ -720,7 +738,7 @@ int itr_tc_release(struct itr_tc_attachment *a) {
 
 int itr_tc_detach(struct itr_tc_attachment *a) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
-              .attach_point = BPF_TC_EGRESS);
+              .attach_point = tc_point(a->dir));
   int err = 0;
 
   if (!a->attached && !a->created_qdisc)
@@ -746,14 +764,68 @@ int itr_tc_detach(struct itr_tc_attachment *a) {
   return err;
 }
 
+/* --- Whether an attachment is still in place ----------------------------- */
+
+static uint32_t fd_prog_id(int fd) {
+  struct bpf_prog_info info;
+  uint32_t len = sizeof(info);
+
+  memset(&info, 0, sizeof(info));
+  return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* Whether the netdev link fd is still attached to ifindex (a link whose
+ * device went reports ifindex 0; the first field of every netdev link's
+ * info). */
+static bool link_on(int fd, int ifindex) {
+  struct bpf_link_info info;
+  uint32_t len = sizeof(info);
+
+  memset(&info, 0, sizeof(info));
+  return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
+         info.xdp.ifindex == (uint32_t)ifindex;
+}
+
+bool itr_xdp_in_place(const struct itr_xdp_attachment *a) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+  if (!a->attached)
+    return false;
+  if (a->link_fd >= 0)
+    return link_on(a->link_fd, a->ifindex);
+  if (bpf_xdp_query(a->ifindex, 0, &q) < 0)
+    return true; /* cannot tell */
+  return attached_xdp_id(&q) == fd_prog_id(a->prog_fd);
+}
+
+struct same_filter {
+  uint32_t handle, priority;
+  bool found;
+};
+
+static void match_same(const struct filter_info *f, void *ctx) {
+  struct same_filter *s = ctx;
+
+  s->found |= f->handle == s->handle && f->priority == s->priority;
+}
+
+bool itr_tc_in_place(const struct itr_tc_attachment *a) {
+  struct same_filter s = {a->handle, a->priority, false};
+
+  if (!a->attached)
+    return false;
+  if (a->link_fd >= 0)
+    return link_on(a->link_fd, a->ifindex);
+  if (dump_filters(a->ifindex, clsact_parent(a->dir), match_same, &s) < 0)
+    return true; /* cannot tell */
+  return s.found;
+}
+
 /* --- What an earlier collectd left (the admin command) ------------------ */
 
 int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
                  struct itr_own_hooks *out) {
   LIBBPF_OPTS(bpf_xdp_query_opts, xq);
-  uint32_t ids[8], count = 8;
-  LIBBPF_OPTS(bpf_prog_query_opts, tq, .prog_ids = ids, .prog_cnt = count);
-  struct filter_info found;
 
   memset(out, 0, sizeof(*out));
   if (bpf_xdp_query(ifindex, 0, &xq) == 0) {
@@ -764,15 +836,21 @@ int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
       out->xdp_mode = xq.attach_mode;
     }
   }
-  if (bpf_prog_query_opts(ifindex, (enum bpf_attach_type)ITR_BPF_TCX_EGRESS,
-                          &tq) == 0)
-    for (uint32_t i = 0; i < tq.prog_cnt && i < 8; i++)
-      if (prog_uses_maps(ids[i], map_ids, n))
-        out->tcx_prog = ids[i];
-  if (find_own_filter(ifindex, map_ids, n, &found)) {
-    out->tc_prog = found.prog_id;
-    out->tc_handle = found.handle;
-    out->tc_priority = found.priority;
+  for (int dir = 0; dir < ITR_TC_DIRS; dir++) {
+    uint32_t ids[8];
+    LIBBPF_OPTS(bpf_prog_query_opts, tq, .prog_ids = ids, .prog_cnt = 8);
+    struct itr_own_tc *tc = &out->tc[dir];
+    struct filter_info found;
+
+    if (bpf_prog_query_opts(ifindex, tcx_type((enum itr_tc_dir)dir), &tq) == 0)
+      for (uint32_t i = 0; i < tq.prog_cnt && i < 8; i++)
+        if (prog_uses_maps(ids[i], map_ids, n))
+          tc->tcx_prog = ids[i];
+    if (find_own_filter(ifindex, (enum itr_tc_dir)dir, map_ids, n, &found)) {
+      tc->prog = found.prog_id;
+      tc->handle = found.handle;
+      tc->priority = found.priority;
+    }
   }
   return 0;
 }
@@ -797,13 +875,15 @@ int itr_detach_own(int ifindex, const struct itr_own_hooks *h) {
     if (err)
       return err;
   }
-  if (h->tc_prog) {
+  for (int dir = 0; dir < ITR_TC_DIRS && !err; dir++) {
+    const struct itr_own_tc *tc = &h->tc[dir];
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-                .attach_point = BPF_TC_EGRESS);
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = h->tc_handle,
-                .priority = h->tc_priority);
+                .attach_point = tc_point((enum itr_tc_dir)dir));
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = tc->handle,
+                .priority = tc->priority);
 
-    err = bpf_tc_detach(&hook, &opts);
+    if (tc->prog)
+      err = bpf_tc_detach(&hook, &opts);
   }
   return err;
 }

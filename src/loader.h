@@ -149,9 +149,17 @@ int itr_xdp_release(struct itr_xdp_attachment *a);
 /* The XDP program attached to ifindex: its id (0 if none) and name. */
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len);
 
-/* The egress (tc) program attached to one interface by the plugin. */
+/* The tc hooks: egress, and ingress where XDP is not used. */
+enum itr_tc_dir {
+  ITR_TC_EGRESS,
+  ITR_TC_INGRESS,
+  ITR_TC_DIRS,
+};
+
+/* The tc program attached to one hook of one interface by the plugin. */
 struct itr_tc_attachment {
   int ifindex;
+  enum itr_tc_dir dir;
   int link_fd; /* >= 0 when attached as a tcx link (Linux 6.6) */
   bool attached;
   bool legacy;        /* a cls_bpf filter on a clsact qdisc */
@@ -163,14 +171,15 @@ struct itr_tc_attachment {
   uint32_t priority;
 };
 
-/* Attaches the egress program: as a tcx link where the kernel has them
+/* Attaches the tc program to the hook dir: as a tcx link where the kernel
+ * has them
  * (allow_tcx), else as a filter on the interface's clsact qdisc, creating
  * the qdisc if there is none. Never replaces another tool's filter; a
  * filter of this plugin whose program counts into the same tables (left
  * by a collectd that was killed, with the tables pinned) is replaced in
  * place. */
-int itr_tc_attach(struct itr_loader *l, int ifindex, bool allow_tcx,
-                  struct itr_tc_attachment *a);
+int itr_tc_attach(struct itr_loader *l, int ifindex, enum itr_tc_dir dir,
+                  bool allow_tcx, struct itr_tc_attachment *a);
 
 /* Removes exactly what itr_tc_attach added: the link or the filter, and
  * the clsact qdisc if the plugin created it and no filter is left on it. */
@@ -179,31 +188,41 @@ int itr_tc_detach(struct itr_tc_attachment *a);
 /* The same as itr_xdp_attach_pinned for egress: a tcx link is pinned at
  * pin and updated in place at the next start; a clsact filter (before
  * Linux 6.6) stays attached by itself and is replaced in place. */
-int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, bool allow_tcx,
-                         const char *pin, struct itr_tc_attachment *a);
+int itr_tc_attach_pinned(struct itr_loader *l, int ifindex, enum itr_tc_dir dir,
+                         bool allow_tcx, const char *pin,
+                         struct itr_tc_attachment *a);
 
 /* Lets go without detaching: a pinned tcx link and a clsact filter stay
  * attached and counting. */
 int itr_tc_release(struct itr_tc_attachment *a);
+
+/* Whether an attachment is still on its hook: false once its device went
+ * (even if one of the same name and index took its place). Needs no
+ * privilege beyond the attachment's own. */
+bool itr_xdp_in_place(const struct itr_xdp_attachment *a);
+bool itr_tc_in_place(const struct itr_tc_attachment *a);
 
 int itr_loader_tc_fd(const struct itr_loader *l);
 int itr_loader_xdp_frags_fd(const struct itr_loader *l);
 
 /* What of this plugin is attached to ifindex: the programs that use one
  * of the n maps of map_ids (pinned IPv4 tables). 0 where there is none. */
+struct itr_own_tc {
+  uint32_t tcx_prog; /* tcx program (its link is collectd's) */
+  uint32_t prog;     /* clsact filter's program */
+  uint32_t handle;   /* and that filter */
+  uint32_t priority;
+};
 struct itr_own_hooks {
-  uint32_t xdp_prog;  /* XDP program */
-  uint8_t xdp_mode;   /* XDP_ATTACHED_* */
-  uint32_t tcx_prog;  /* egress tcx program (its link is collectd's) */
-  uint32_t tc_prog;   /* egress clsact filter's program */
-  uint32_t tc_handle; /* and that filter */
-  uint32_t tc_priority;
+  uint32_t xdp_prog; /* XDP program */
+  uint8_t xdp_mode;  /* XDP_ATTACHED_* */
+  struct itr_own_tc tc[ITR_TC_DIRS];
 };
 int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
                  struct itr_own_hooks *out);
 
 /* Detaches the XDP program attached through netlink and the clsact
- * filter of h; -EBUSY when the XDP program is held by a link (a collectd
+ * filters of h; -EBUSY when the XDP program is held by a link (a collectd
  * that still runs). */
 int itr_detach_own(int ifindex, const struct itr_own_hooks *h);
 

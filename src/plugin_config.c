@@ -36,6 +36,13 @@ static const struct enum_name xdp_modes[] = {
     {NULL, 0},
 };
 
+static const struct enum_name ingress_hooks[] = {
+    {"auto", ITR_INGRESS_AUTO},
+    {"xdp", ITR_INGRESS_XDP},
+    {"tc", ITR_INGRESS_TC},
+    {NULL, 0},
+};
+
 static const struct enum_name directions[] = {
     {"ingress", ITR_DIR_INGRESS},
     {"egress", ITR_DIR_EGRESS},
@@ -277,6 +284,17 @@ static int opt_xdp_mode(struct itr_config *cfg, const struct itr_cfg_item *item,
 
   if (ret == 0)
     cfg->xdp_mode = (enum itr_xdp_mode)v;
+  return ret;
+}
+
+static int opt_ingress_hook(struct itr_config *cfg,
+                            const struct itr_cfg_item *item, char *err,
+                            size_t errlen) {
+  int v = 0;
+  int ret = get_enum(item, ingress_hooks, &v, err, errlen);
+
+  if (ret == 0)
+    cfg->ingress_hook = (enum itr_ingress_hook)v;
   return ret;
 }
 
@@ -527,6 +545,7 @@ struct option {
 static const struct option options[] = {
     {"Interface", opt_interface},
     {"XDPMode", opt_xdp_mode},
+    {"IngressHook", opt_ingress_hook},
     {"Direction", opt_direction},
     {"MaxEntries", opt_max_entries},
     {"MaxEntriesIPv6", opt_max_entries_ipv6},
@@ -564,6 +583,7 @@ static int apply_option(struct itr_config *cfg, const struct itr_cfg_item *item,
 void itr_config_init(struct itr_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->xdp_mode = ITR_XDP_AUTO;
+  cfg->ingress_hook = ITR_INGRESS_AUTO;
   cfg->direction = ITR_DIR_BOTH;
   cfg->max_entries = ITR_DEFAULT_MAX_ENTRIES;
   cfg->expire_idle = ITR_DEFAULT_EXPIRE_IDLE;
@@ -601,6 +621,10 @@ int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
 
 const char *itr_xdp_mode_name(enum itr_xdp_mode mode) {
   return enum_to_name(xdp_modes, (int)mode);
+}
+
+const char *itr_ingress_hook_name(enum itr_ingress_hook hook) {
+  return enum_to_name(ingress_hooks, (int)hook);
 }
 
 const char *itr_direction_name(enum itr_direction dir) {

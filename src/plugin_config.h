@@ -34,6 +34,13 @@ enum itr_xdp_mode {
   ITR_XDP_GENERIC,
 };
 
+/* How ingress is counted (IngressHook). */
+enum itr_ingress_hook {
+  ITR_INGRESS_AUTO = 0, /* XDP, else tc where another program holds XDP */
+  ITR_INGRESS_XDP,      /* XDP only */
+  ITR_INGRESS_TC,       /* tc only */
+};
+
 enum itr_direction {
   ITR_DIR_INGRESS = 1,
   ITR_DIR_EGRESS = 2,
@@ -53,6 +60,7 @@ struct itr_config {
   char interfaces[ITR_MAX_INTERFACES][IF_NAMESIZE];
   size_t interfaces_num;
   enum itr_xdp_mode xdp_mode;
+  enum itr_ingress_hook ingress_hook;
   enum itr_direction direction;
   uint32_t max_entries;      /* IPv4 addresses in the kernel tables */
   uint32_t max_entries_ipv6; /* IPv6 ones; 0 until parsed: a quarter of
@@ -105,6 +113,7 @@ int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
 
 /* Names of enum values, as written in the configuration. */
 const char *itr_xdp_mode_name(enum itr_xdp_mode mode);
+const char *itr_ingress_hook_name(enum itr_ingress_hook hook);
 const char *itr_direction_name(enum itr_direction dir);
 
 #endif /* ITR_PLUGIN_CONFIG_H */

@@ -47,7 +47,7 @@ static void test_clsact(struct itr_loader *l, int ifindex) {
 
   /* No qdisc yet: the plugin creates one and removes it again. */
   EXPECT(!has_clsact(), "clsact before the test");
-  err = itr_tc_attach(l, ifindex, false, &tc);
+  err = itr_tc_attach(l, ifindex, ITR_TC_EGRESS, false, &tc);
   EXPECT(err == 0, "tc attach: %s", strerror(-err));
   EXPECT(tc.legacy && tc.created_qdisc, "legacy %d created %d", tc.legacy,
          tc.created_qdisc);
@@ -62,7 +62,7 @@ static void test_clsact(struct itr_loader *l, int ifindex) {
       sh("tc qdisc add dev itra clsact && tc filter add dev itra egress pref 7 "
          "protocol all u32 match u32 0 0 flowid 1:7"),
       "foreign filter setup");
-  err = itr_tc_attach(l, ifindex, false, &tc);
+  err = itr_tc_attach(l, ifindex, ITR_TC_EGRESS, false, &tc);
   EXPECT(err == 0 && !tc.created_qdisc, "attach next to a foreign filter");
   EXPECT(itr_tc_detach(&tc) == 0, "tc detach");
   EXPECT(has_clsact() && has_foreign_filter(),
@@ -72,7 +72,7 @@ static void test_clsact(struct itr_loader *l, int ifindex) {
   EXPECT(sh("tc qdisc del dev itra clsact"), "cleanup");
 
   /* The plugin's qdisc gets a foreign filter later: the qdisc stays. */
-  err = itr_tc_attach(l, ifindex, false, &tc);
+  err = itr_tc_attach(l, ifindex, ITR_TC_EGRESS, false, &tc);
   EXPECT(err == 0 && tc.created_qdisc, "attach on a bare interface");
   EXPECT(sh("tc filter add dev itra egress pref 7 protocol all u32 match u32 0 "
             "0 flowid 1:7"),
@@ -86,7 +86,7 @@ static void test_clsact(struct itr_loader *l, int ifindex) {
 /* Egress as a tcx link where the kernel has them (6.6). */
 static void test_tcx(struct itr_loader *l, int ifindex) {
   struct itr_tc_attachment tc;
-  int err = itr_tc_attach(l, ifindex, true, &tc);
+  int err = itr_tc_attach(l, ifindex, ITR_TC_EGRESS, true, &tc);
 
   EXPECT(err == 0, "tc attach: %s", strerror(-err));
   if (!tc.legacy) {

@@ -19,6 +19,9 @@
 #     WARNING; the tables of schema 2 (version 0.1.0's layout) are migrated
 #     when collectd starts, and by iptrafficctl migrate; a PinPath that is not on a BPF filesystem is one
 #     ERROR naming it, and the plugin counts on without state.
+#   - ingress counted with tc beside another tool's XDP program is taken
+#     over across kill -9 like XDP, and gives way to XDP once the hook is
+#     free, without counting a frame twice;
 #   - iptrafficctl status and dump read the state while collectd runs;
 #     remove refuses then, and with collectd stopped detaches and removes
 #     everything.
@@ -296,10 +299,12 @@ itr_collectd_stop
 itr_write_conf "$ITR_TMP/collectd.conf" "  Interface \"vb\"
   PinPath \"\""
 itr_collectd_start
-itr_wait_for 10 "the ERROR about the kept program" \
+itr_wait_for 10 "the WARNING about the kept program" \
   log_has "already has this plugin's XDP program"
 grep -q "iptrafficctl --pin-path DIR remove" "$ITR_LOG" ||
-  itr_mismatch "the ERROR does not say how to remove the kept program"
+  itr_mismatch "the WARNING does not say how to remove the kept program"
+log_has "counting ingress with tc" || log_has "counting ingress with tcx" ||
+  itr_mismatch "ingress is not counted with tc beside the kept program"
 itr_collectd_stop
 
 # --- iptrafficctl remove, collectd stopped -------------------------------------------
@@ -310,6 +315,42 @@ $CTL remove >/dev/null || itr_mismatch "iptrafficctl remove failed"
 itr_wait_for 10 "" eval '! itr_has_xdp "$ITR_NS_B" vb' ||
   itr_mismatch "XDP left on vb after iptrafficctl remove"
 $CTL status 2>/dev/null && itr_mismatch "iptrafficctl status after remove succeeded"
+
+# --- ingress with tc beside another XDP program, across restarts -------------------
+
+# The tc ingress link is pinned and updated in place like the XDP one; once
+# the XDP hook is free again the next start takes it, and the tc link goes:
+# nothing counted twice.
+PIN3=/sys/fs/bpf/itr-tcin-$$
+ip -n "$ITR_NS_B" link set dev vb xdp obj "$top_builddir/tests/e2e/xdp_pass.bpf.o" sec xdp ||
+  itr_fail "attaching the other XDP program failed"
+itr_write_conf "$ITR_TMP/collectd.conf" "  Interface \"vb\"
+  PinPath \"$PIN3\""
+: >"$ITR_LOG"
+itr_collectd_start
+itr_wait_for 10 "the plugin to count ingress with tc" log_has "counting ingress with tc"
+[ -e "$PIN3/links/vb:tc-in" ] || itr_mismatch "the tc ingress link is not pinned"
+send 3
+expect "tc ingress" 3
+kill -KILL "$ITR_COLLECTD_PID"
+itr_collectd_wait_exit 10 || itr_fail "collectd did not die"
+send 2 # counted while collectd is down
+: >"$ITR_LOG"
+itr_collectd_start
+itr_wait_for 10 "the plugin to count ingress with tc" log_has "counting ingress with tc"
+grep -q "ingress with tc[^,]*(kept attached since the last start)" "$ITR_LOG" ||
+  itr_mismatch "the tc ingress link was not taken over: $(grep counting "$ITR_LOG")"
+send 1
+expect "tc ingress after kill -9" 6
+itr_collectd_stop
+ip -n "$ITR_NS_B" link set dev vb xdp off
+start
+[ ! -e "$PIN3/links/vb:tc-in" ] || itr_mismatch "the tc ingress link is still pinned"
+send 1
+expect "XDP again, the tc ingress link gone" 7
+itr_collectd_stop
+nsenter --net="/run/netns/$ITR_NS_B" "$top_builddir/iptrafficctl" --pin-path "$PIN3" \
+  remove >/dev/null || itr_mismatch "iptrafficctl remove of $PIN3 failed"
 
 # --- tables of map schema 2: migrated at start, and by iptrafficctl ------------------
 

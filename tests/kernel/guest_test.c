@@ -759,7 +759,8 @@ static void live_attach(struct live *lv) {
   if (err)
     die("attaching the XDP program natively to the veth", err);
   lv->attached[HOOK_XDP] = true;
-  err = itr_tc_attach(lv->loader, (int)lv->ifindex[HOOK_TC], true, &lv->tc);
+  err = itr_tc_attach(lv->loader, (int)lv->ifindex[HOOK_TC], ITR_TC_EGRESS,
+                      true, &lv->tc);
   if (err)
     die("attaching the tc program to the veth's egress", err);
   lv->attached[HOOK_TC] = true;
@@ -989,7 +990,7 @@ static void test_restart(const char *send_if) {
   err = itr_loader_open_config(&a, &opts, NULL);
   if (err)
     die("loading with pinned tables", err);
-  err = itr_tc_attach(a, ifindex, false, &first);
+  err = itr_tc_attach(a, ifindex, ITR_TC_EGRESS, false, &first);
   if (err)
     die("attaching the egress filter", err);
   EXPECT(!first.replaced, "restart: the first filter replaced something");
@@ -1003,7 +1004,7 @@ static void test_restart(const char *send_if) {
   err = itr_loader_open_config(&b, &opts, NULL);
   if (err)
     die("loading again with the pinned tables", err);
-  err = itr_tc_attach(b, ifindex, false, &second);
+  err = itr_tc_attach(b, ifindex, ITR_TC_EGRESS, false, &second);
   if (err)
     die("attaching the egress filter again", err);
   EXPECT(second.replaced && second.handle == first.handle &&

@@ -40,6 +40,7 @@ want='LoadPlugin iptraffic
 <Plugin iptraffic>
 Interface "eth0"
 XDPMode "auto"
+IngressHook "auto"
 Direction "both"
 MaxEntries 65536
 MaxEntriesIPv6 16384

@@ -506,6 +506,37 @@ START_TEST(test_xdp_mode_offload) {
 }
 END_TEST
 
+START_TEST(test_ingress_hook) {
+  static const struct {
+    const char *text;
+    enum itr_ingress_hook hook;
+  } hooks[] = {{"auto", ITR_INGRESS_AUTO},
+               {"xdp", ITR_INGRESS_XDP},
+               {"tc", ITR_INGRESS_TC},
+               {"TC", ITR_INGRESS_TC}};
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0), 0);
+  ck_assert_int_eq(cfg.ingress_hook, ITR_INGRESS_AUTO);
+  for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+    ck_assert_int_eq(
+        PARSE(&cfg, err, IF0, OPT("IngressHook", STR(hooks[i].text))), 0);
+    ck_assert_int_eq(cfg.ingress_hook, hooks[i].hook);
+  }
+  ck_assert_str_eq(itr_ingress_hook_name(ITR_INGRESS_TC), "tc");
+}
+END_TEST
+
+START_TEST(test_ingress_hook_bad_value) {
+  EXPECT_ERROR(
+      SAYS("\"IngressHook\"", "\"tcx\"", "\"auto\"", "\"xdp\"", "\"tc\""), IF0,
+      OPT("IngressHook", STR("tcx")));
+  EXPECT_ERROR(SAYS("\"IngressHook\"", "string", "a number 1"), IF0,
+               OPT("IngressHook", NUM(1)));
+}
+END_TEST
+
 START_TEST(test_xdp_mode_empty) {
   EXPECT_ERROR(SAYS("\"XDPMode\"", "\"\""), IF0, OPT("XDPMode", STR("")));
 }
@@ -1678,6 +1709,8 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_xdp_mode_bad_value);
   tcase_add_test(tc, test_xdp_mode_offload);
   tcase_add_test(tc, test_xdp_mode_empty);
+  tcase_add_test(tc, test_ingress_hook);
+  tcase_add_test(tc, test_ingress_hook_bad_value);
   tcase_add_test(tc, test_xdp_mode_prefix_is_not_enough);
   tcase_add_test(tc, test_xdp_mode_number);
   tcase_add_test(tc, test_xdp_mode_boolean);
