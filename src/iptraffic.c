@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "hot.h"
 #include "loader.h"
+#include "match.h"
 #include "pins.h"
 #include "plugin_config.h"
 #include "reader.h"
@@ -36,10 +37,13 @@
 #define LOG_PREFIX PLUGIN_NAME " plugin: "
 
 struct iface {
-  const char *name; /* points into cfg.interfaces */
-  int ifindex;      /* while attached */
-  bool attached;    /* every configured hook is attached */
-  int last_err;     /* of the last failed attach, to log it once */
+  char name[IF_NAMESIZE];
+  bool named;     /* listed by name: kept while it does not exist */
+  bool leaving;   /* went away: reported once more, then forgotten */
+  bool came_back; /* listed, went away: say so when it is back */
+  int ifindex;    /* while attached */
+  bool attached;  /* every configured hook is attached */
+  int last_err;   /* of the last failed attach, to log it once */
   struct itr_xdp_attachment xdp;
   struct itr_tc_attachment tc;    /* egress */
   struct itr_tc_attachment tc_in; /* ingress where XDP is not used */
@@ -50,14 +54,19 @@ struct iface {
 static struct itr_config cfg;
 static bool configured;
 
-static struct iface ifaces[ITR_MAX_INTERFACES];
+/* The interfaces counted: the ones listed by name, then those the
+ * patterns found (ifaces_num of ifaces_cap). */
+static struct iface *ifaces;
+static size_t ifaces_num, ifaces_cap;
+static struct itr_matcher matcher;
+static bool told_too_many, told_specials_full;
 static struct itr_loader *loader;
 static struct itr_pins *pins; /* PinPath, locked while the plugin runs */
 static struct itr_reader *reader;
 static struct itr_table *table;
-static struct iptraffic_key *expired; /* scratch, table capacity long */
-static struct itr_report *report;     /* what a read dispatches */
-static struct itr_report_iface reported[ITR_MAX_INTERFACES]; /* by iface */
+static struct iptraffic_key *expired;     /* scratch, table capacity long */
+static struct itr_report *report;         /* what a read dispatches */
+static struct itr_report_iface *reported; /* by iface */
 static struct itr_hot_set hot; /* the node's addresses, counted per CPU */
 static size_t hot_created;     /* of them, with an entry in the kernel */
 static c_complain_t hot_complaint = C_COMPLAIN_INIT_STATIC;
@@ -274,7 +283,7 @@ static bool ignores_networks(void) {
 
 /* Creates the interface's special keys, so that non-ip, malformed and
  * untracked always have an entry even when the table is full. */
-static int create_special_keys(int ifindex) {
+static int create_special_keys(int ifindex, const char *name) {
   for (size_t i = 0; i < IPTRAFFIC_NUM_SPECIAL; i++) {
     struct iptraffic_key key = {.ifindex = (uint32_t)ifindex,
                                 .kind = itr_special_kinds[i]};
@@ -283,7 +292,17 @@ static int create_special_keys(int ifindex) {
     if (key.kind == IPTRAFFIC_KIND_IGNORED && !ignores_networks())
       continue; /* never counted */
     err = itr_reader_create(reader, &key);
-    if (err)
+    if (err == -E2BIG) /* more interfaces than the hot table takes */
+      err = itr_reader_create_shared(reader, &key);
+    if (err == -E2BIG && !told_specials_full) {
+      /* Both full: counted from the first frame that finds room. */
+      WARNING(LOG_PREFIX "interface %s: no room for its special entries in "
+                         "the per-CPU or the IPv6 table; raise "
+                         "MaxEntriesIPv6",
+              name);
+      told_specials_full = true;
+    }
+    if (err && err != -E2BIG)
       return err;
   }
   return 0;
@@ -457,7 +476,7 @@ static int attach_iface(struct iface *ifc, bool quiet) {
   if (ifindex == 0)
     return -ENODEV;
   ifc->ifindex = ifindex;
-  err = create_special_keys(ifindex);
+  err = create_special_keys(ifindex, ifc->name);
   if (err)
     explain_attach_error(ifc, ifindex, err, STEP_KEYS, quiet);
   else
@@ -525,34 +544,143 @@ static bool hooks_in_place(const struct iface *ifc) {
   return !ifc->tc.attached || itr_tc_in_place(&ifc->tc);
 }
 
-/* Follows the interface coming, going and coming back. */
+/* Follows the interface coming, going and coming back. One that went away
+ * is detached now, and its keys are forgotten once they were reported one
+ * last time (forget_leaving). */
 static void check_iface(struct iface *ifc) {
+  int now = (int)if_nametoindex(ifc->name);
   int err;
 
+  if (ifc->leaving)
+    return;
   if (ifc->attached) {
-    if ((int)if_nametoindex(ifc->name) == ifc->ifindex) {
+    if (now == ifc->ifindex) {
       if (hooks_in_place(ifc))
         return;
       WARNING(LOG_PREFIX "interface %s (ifindex %d) was recreated: its "
                          "hooks went with the old device; attaching again",
               ifc->name, ifc->ifindex);
+      detach_iface(ifc);
+      forget_ifindex(ifc->ifindex);
     } else {
-      WARNING(LOG_PREFIX "interface %s (ifindex %d) disappeared; counting "
-                         "resumes when it comes back",
-              ifc->name, ifc->ifindex);
+      if (ifc->named)
+        WARNING(LOG_PREFIX "interface %s (ifindex %d) disappeared; counting "
+                           "resumes when it comes back",
+                ifc->name, ifc->ifindex);
+      else
+        INFO(LOG_PREFIX "interface %s (ifindex %d) went away", ifc->name,
+             ifc->ifindex);
+      detach_iface(ifc);
+      ifc->leaving = true;
+      return;
     }
-    detach_iface(ifc);
-    forget_ifindex(ifc->ifindex);
+  }
+  if (!ifc->named && now == 0) {
+    ifc->leaving = true; /* found by a pattern, gone before it was counted */
+    return;
   }
   err = attach_iface(ifc, true);
-  if (err == 0) {
+  if (err == 0 && ifc->named && ifc->came_back &&
+      !ifc->complaint.complained_once) {
+    INFO(LOG_PREFIX "interface %s appeared, counting", ifc->name);
+    ifc->came_back = false;
+  } else if (err == 0 && ifc->named) {
     c_release(LOG_INFO, &ifc->complaint,
               LOG_PREFIX "interface %s appeared, counting", ifc->name);
-  } else if (err == -ENODEV) {
+    ifc->came_back = false;
+  } else if (err == -ENODEV && ifc->named) {
     c_complain(LOG_WARNING, &ifc->complaint,
                LOG_PREFIX "interface %s does not exist (yet); the plugin "
                           "attaches when it appears",
                ifc->name);
+  }
+}
+
+static void init_iface(struct iface *ifc, const char *name, bool named) {
+  memset(ifc, 0, sizeof(*ifc));
+  snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+  ifc->named = named;
+  ifc->xdp.link_fd = -1;
+  ifc->tc.link_fd = -1;
+  ifc->tc_in.link_fd = -1;
+  C_COMPLAIN_INIT(&ifc->complaint);
+}
+
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Interfaces the patterns (or IgnoreSelected) select that are not counted
+ * yet are attached. O(interfaces log interfaces). */
+static void discover(void) {
+  struct if_nameindex *all, *i;
+  const char **known;
+  size_t known_n;
+
+  if (itr_matcher_only_names(&matcher))
+    return;
+  all = if_nameindex();
+  known = calloc(ifaces_num ? ifaces_num : 1, sizeof(*known));
+  if (!all || !known) {
+    if (all)
+      if_freenameindex(all);
+    free(known);
+    return;
+  }
+  for (size_t k = 0; k < ifaces_num; k++)
+    known[k] = ifaces[k].name;
+  known_n = ifaces_num;
+  qsort(known, known_n, sizeof(*known), name_cmp);
+  for (i = all; i->if_index; i++) {
+    const char *name = i->if_name;
+    struct iface *ifc;
+
+    if (!itr_matcher_counts(&matcher, name) ||
+        bsearch(&name, known, known_n, sizeof(*known), name_cmp))
+      continue;
+    if (ifaces_num == ifaces_cap) {
+      if (!told_too_many)
+        WARNING(LOG_PREFIX "more than %zu interfaces match: %s and others "
+                           "are not counted",
+                ifaces_cap, name);
+      told_too_many = true;
+      break;
+    }
+    ifc = &ifaces[ifaces_num];
+    init_iface(ifc, name, false);
+    memset(&reported[ifaces_num], 0, sizeof(reported[0]));
+    ifaces_num++;
+    attach_iface(ifc, false); /* retried at the next reads if it fails */
+  }
+  if_freenameindex(all);
+  free(known);
+}
+
+/* After a read: the keys of interfaces that went away go (their counters
+ * were reported one last time); those found by a pattern leave the list,
+ * those listed by name wait for the name to come back. */
+static void forget_leaving(void) {
+  size_t i = 0;
+
+  while (i < ifaces_num) {
+    struct iface *ifc = &ifaces[i];
+
+    if (!ifc->leaving) {
+      i++;
+      continue;
+    }
+    if (ifc->ifindex > 0)
+      forget_ifindex(ifc->ifindex);
+    ifc->leaving = false;
+    ifc->ifindex = 0;
+    if (ifc->named) {
+      ifc->came_back = true;
+      i++;
+      continue;
+    }
+    ifaces[i] = ifaces[ifaces_num - 1];
+    reported[i] = reported[ifaces_num - 1];
+    ifaces_num--;
   }
 }
 
@@ -565,7 +693,7 @@ static void check_iface(struct iface *ifc) {
 static struct iface *known_by_name(const char *name) {
   size_t len = strcspn(name, ":");
 
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
+  for (size_t i = 0; i < ifaces_num; i++)
     if (ifaces[i].ifindex > 0 && strncmp(ifaces[i].name, name, len) == 0 &&
         ifaces[i].name[len] == '\0')
       return &ifaces[i];
@@ -636,12 +764,18 @@ static void refresh_hot(void) {
  */
 
 static int iptraffic_shutdown(void) {
-  for (size_t i = 0; i < cfg.interfaces_num; i++) {
+  for (size_t i = 0; i < ifaces_num; i++) {
     if (pins && loader && ifaces[i].attached)
       release_iface(&ifaces[i]);
     else
       detach_iface(&ifaces[i]);
   }
+  free(ifaces);
+  ifaces = NULL;
+  free(reported);
+  reported = NULL;
+  ifaces_num = ifaces_cap = 0;
+  itr_matcher_free(&matcher);
   itr_reader_free(reader);
   reader = NULL;
   itr_table_free(table);
@@ -872,10 +1006,7 @@ static int finish_pins(const struct itr_loader_opts *opts,
 }
 
 static bool configured_name(const char *name) {
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
-    if (strcmp(cfg.interfaces[i], name) == 0)
-      return true;
-  return false;
+  return itr_matcher_counts(&matcher, name);
 }
 
 /* What an earlier start attached to interfaces no longer configured goes:
@@ -908,19 +1039,20 @@ static void detach_unconfigured(uint32_t old_table) {
  * was down) leave the reused tables before anything is attached. Returns
  * the number of entries the tables held. */
 static size_t forget_stale_interfaces(void) {
-  uint32_t now[ITR_MAX_INTERFACES];
-  size_t n = 0, n_read;
+  struct if_nameindex *all = if_nameindex(), *i;
+  uint32_t *now = calloc(ITR_MAX_COUNTED, sizeof(*now));
+  size_t n = 0, n_read = 0;
 
-  for (size_t k = 0; k < cfg.interfaces_num; k++) {
-    unsigned idx = if_nametoindex(cfg.interfaces[k]);
-
-    if (idx)
-      now[n++] = idx;
+  for (i = all; now && i && i->if_index && n < ITR_MAX_COUNTED; i++)
+    if (itr_matcher_counts(&matcher, i->if_name))
+      now[n++] = i->if_index;
+  if (all)
+    if_freenameindex(all);
+  if (now && itr_reader_pass(reader, table, CDTIME_T_TO_MS(cdtime())) == 0) {
+    n_read = itr_table_count(table);
+    forget_keys(now, n, true);
   }
-  if (itr_reader_pass(reader, table, CDTIME_T_TO_MS(cdtime())) != 0)
-    return 0;
-  n_read = itr_table_count(table);
-  forget_keys(now, n, true);
+  free(now);
   return n_read;
 }
 
@@ -943,12 +1075,29 @@ static int iptraffic_init(void) {
   itr_loader_set_print(log_libbpf);
   /* The snapshot: what the shared tables hold, plus the special keys every
    * interface has and the node's own addresses in the hot table. */
+  if (itr_matcher_init(&matcher, &cfg) != 0) {
+    ERROR(LOG_PREFIX "compiling the Interface patterns failed");
+    return -1;
+  }
+  /* Listed names: those; patterns: as many as they find, up to the
+   * limit, the special keys of the first ITR_LOADER_INTERFACES in the
+   * per-CPU table and of the others in the shared one. */
+  ifaces_cap =
+      itr_matcher_only_names(&matcher) ? cfg.interfaces_num : ITR_MAX_COUNTED;
+  ifaces = calloc(ifaces_cap ? ifaces_cap : 1, sizeof(*ifaces));
+  reported = calloc(ifaces_cap ? ifaces_cap : 1, sizeof(*reported));
+  ifaces_num = 0;
+  if (!ifaces || !reported) {
+    ERROR(LOG_PREFIX "allocating the interface list failed");
+    iptraffic_shutdown();
+    return -1;
+  }
   capacity = cfg.max_entries + cfg.max_entries_ipv6 +
-             IPTRAFFIC_NUM_SPECIAL * (uint32_t)cfg.interfaces_num +
-             IPTRAFFIC_HOT_ADDRS;
+             IPTRAFFIC_NUM_SPECIAL * (uint32_t)ifaces_cap + IPTRAFFIC_HOT_ADDRS;
   sizes.ipv4 = cfg.max_entries;
   sizes.ipv6 = cfg.max_entries_ipv6;
-  sizes.interfaces = cfg.interfaces_num;
+  sizes.interfaces = itr_matcher_only_names(&matcher) ? cfg.interfaces_num
+                                                      : ITR_LOADER_INTERFACES;
   /* Without the privileges for BPF nothing else matters: say so first. */
   err = itr_loader_probe_privileges();
   if (err == -EPERM || err == -EACCES) {
@@ -987,8 +1136,7 @@ static int iptraffic_init(void) {
   }
   table = itr_table_new(capacity);
   expired = calloc(capacity, sizeof(*expired));
-  report = itr_report_new(capacity, cfg.interfaces_num);
-  memset(reported, 0, sizeof(reported));
+  report = itr_report_new(capacity, ifaces_cap);
   itr_loader_maps(loader, &maps);
   err = itr_reader_new(&reader, &maps);
   itr_hot_set_init(&hot);
@@ -1011,15 +1159,13 @@ static int iptraffic_init(void) {
     }
   }
 
-  for (size_t i = 0; i < cfg.interfaces_num; i++) {
-    struct iface *ifc = &ifaces[i];
+  for (size_t i = 0; i < cfg.interfaces_num && !cfg.ignore_selected; i++) {
+    struct iface *ifc;
 
-    memset(ifc, 0, sizeof(*ifc));
-    ifc->name = cfg.interfaces[i];
-    ifc->xdp.link_fd = -1;
-    ifc->tc.link_fd = -1;
-    ifc->tc_in.link_fd = -1;
-    C_COMPLAIN_INIT(&ifc->complaint);
+    if (itr_is_pattern(cfg.interfaces[i]))
+      continue;
+    ifc = &ifaces[ifaces_num++];
+    init_iface(ifc, cfg.interfaces[i], true);
     err = attach_iface(ifc, false);
     if (err == -ENODEV) {
       c_complain(LOG_WARNING, &ifc->complaint,
@@ -1031,6 +1177,7 @@ static int iptraffic_init(void) {
       return -1;
     }
   }
+  discover();
   /* Every program counts into the new tables now: the old ones are final. */
   if (plan.merge) {
     if (finish_pins(&sizes, &plan) < 0) {
@@ -1128,8 +1275,9 @@ static int iptraffic_read(void) {
   size_t n_expired;
   int err;
 
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
+  for (size_t i = 0; i < ifaces_num; i++)
     check_iface(&ifaces[i]);
+  discover();
   refresh_hot();
 
   err = itr_reader_pass(reader, table, now_ms);
@@ -1154,15 +1302,17 @@ static int iptraffic_read(void) {
     told_no_lookup_and_delete = true;
   }
 
-  for (size_t i = 0; i < cfg.interfaces_num; i++) {
-    reported[i].ifindex = ifaces[i].attached ? (uint32_t)ifaces[i].ifindex : 0;
+  for (size_t i = 0; i < ifaces_num; i++) {
+    reported[i].ifindex = ifaces[i].attached || ifaces[i].leaving
+                              ? (uint32_t)ifaces[i].ifindex
+                              : 0;
     ifaces[i].value_lists = 0;
   }
-  itr_report_pass(report, table, &opts, reported, cfg.interfaces_num,
-                  submit_row, &now);
-  for (size_t i = 0; i < cfg.interfaces_num; i++)
+  itr_report_pass(report, table, &opts, reported, ifaces_num, submit_row, &now);
+  for (size_t i = 0; i < ifaces_num; i++)
     if (ifaces[i].attached)
       submit_health(&ifaces[i], reported[i].addresses, now);
+  forget_leaving();
 
   for (size_t i = 0; i < n_expired; i++)
     itr_table_remove(table, &expired[i]);

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "iptraffic.h"
+#include "match.h"
 
 /* Longest part of a string value quoted in an error message. */
 #define QUOTE_MAX 48
@@ -236,22 +237,52 @@ static const char *bad_ifname_reason(const char *name) {
   return NULL;
 }
 
+/* A "/regex/" pattern: one that compiles, not empty. */
+static int check_pattern(const char *key, const char *spec, const char *q,
+                         char *err, size_t errlen) {
+  size_t len = strlen(spec);
+  char why[128];
+  regex_t re;
+
+  if (len == 2)
+    return fail(err, errlen,
+                "Option \"%s\": %s is an empty pattern (it would match "
+                "every interface: use IgnoreSelected true without it)",
+                key, q);
+  if (len >= ITR_IFACE_SPEC_LEN)
+    return fail(err, errlen,
+                "Option \"%s\": pattern %s is too long (%zu characters, at "
+                "most %d)",
+                key, q, len, ITR_IFACE_SPEC_LEN - 1);
+  if (itr_pattern_compile(spec, &re, why, sizeof(why)) != 0)
+    return fail(err, errlen,
+                "Option \"%s\": %s is not a valid regular expression "
+                "between slashes: %s",
+                key, q, why);
+  regfree(&re);
+  return 0;
+}
+
 static int add_interface(struct itr_config *cfg, const char *key,
                          const char *name, char *err, size_t errlen) {
   char q[QUOTED_LEN];
-  const char *reason = bad_ifname_reason(name);
+  bool pattern = itr_is_pattern(name);
+  const char *reason = pattern ? NULL : bad_ifname_reason(name);
   size_t len = strlen(name);
   size_t i;
+  int ret;
 
   quote(name, q, sizeof(q));
   if (reason != NULL)
     return fail(err, errlen, "Option \"%s\": interface name %s %s", key, q,
                 reason);
-  if (len >= IF_NAMESIZE)
+  if (!pattern && len >= IF_NAMESIZE)
     return fail(err, errlen,
                 "Option \"%s\": interface name %s is too long (%zu "
                 "characters, at most %d)",
                 key, q, len, IF_NAMESIZE - 1);
+  if (pattern && (ret = check_pattern(key, name, q, err, errlen)) != 0)
+    return ret;
   for (i = 0; i < cfg->interfaces_num; i++)
     if (strcmp(cfg->interfaces[i], name) == 0)
       return fail(err, errlen, "Option \"%s\": interface %s is listed twice",
@@ -327,6 +358,12 @@ static int get_uint8(const struct itr_cfg_item *item, uint32_t min,
   if (ret == 0)
     *out = (uint8_t)v;
   return ret;
+}
+
+static int opt_ignore_selected(struct itr_config *cfg,
+                               const struct itr_cfg_item *item, char *err,
+                               size_t errlen) {
+  return get_boolean(item, &cfg->ignore_selected, err, errlen);
 }
 
 static int opt_report_inactive(struct itr_config *cfg,
@@ -544,6 +581,7 @@ struct option {
 
 static const struct option options[] = {
     {"Interface", opt_interface},
+    {"IgnoreSelected", opt_ignore_selected},
     {"XDPMode", opt_xdp_mode},
     {"IngressHook", opt_ingress_hook},
     {"Direction", opt_direction},
@@ -607,7 +645,7 @@ int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
     if (ret < 0)
       return ret;
   }
-  if (tmp.interfaces_num == 0)
+  if (tmp.interfaces_num == 0 && !tmp.ignore_selected)
     return fail(err, errlen,
                 "Option \"Interface\" is missing: name at least one network "
                 "interface to count traffic on");

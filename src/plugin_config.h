@@ -13,7 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Interface options (names and patterns) at most, and the longest. */
 #define ITR_MAX_INTERFACES 64
+#define ITR_IFACE_SPEC_LEN 128
+/* Interfaces counted at once, those that patterns find included. */
+#define ITR_MAX_COUNTED 4096
 
 #define ITR_DEFAULT_MAX_ENTRIES 65536u
 #define ITR_MIN_MAX_ENTRIES 16u
@@ -57,8 +61,10 @@ struct itr_network {
 };
 
 struct itr_config {
-  char interfaces[ITR_MAX_INTERFACES][IF_NAMESIZE];
+  char interfaces[ITR_MAX_INTERFACES][ITR_IFACE_SPEC_LEN]; /* names, and
+                              "/regex/" patterns */
   size_t interfaces_num;
+  bool ignore_selected; /* count every interface but those listed */
   enum itr_xdp_mode xdp_mode;
   enum itr_ingress_hook ingress_hook;
   enum itr_direction direction;
@@ -106,8 +112,9 @@ struct itr_cfg_item {
 void itr_config_init(struct itr_config *cfg);
 
 /* Applies the children of the <Plugin iptraffic> block and validates the
- * result (at least one Interface). Returns 0, or -EINVAL with a one-line
- * message naming the option, the value and the reason in err. */
+ * result (at least one Interface, unless IgnoreSelected). Returns 0, or -EINVAL
+ * with a one-line message naming the option, the value and the reason in err.
+ */
 int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
                      char *err, size_t errlen);
 

@@ -325,6 +325,18 @@ int itr_reader_create(struct itr_reader *r, const struct iptraffic_key *key) {
   return 0;
 }
 
+int itr_reader_create_shared(struct itr_reader *r,
+                             const struct iptraffic_key *key) {
+  const struct iptraffic_value zero = {0};
+
+  if (!itr_key_is_special(key))
+    return -EINVAL;
+  if (bpf_map_update_elem(r->maps.addr6, key, &zero, BPF_NOEXIST) < 0 &&
+      errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
 int itr_reader_set_hot(struct itr_reader *r, const struct itr_hot_set *s,
                        size_t *created) {
   struct iptraffic_hot_filter f;

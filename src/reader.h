@@ -38,6 +38,11 @@ int itr_reader_delete(struct itr_reader *r, const struct iptraffic_key *key,
  * there. -E2BIG when that table is full. */
 int itr_reader_create(struct itr_reader *r, const struct iptraffic_key *key);
 
+/* The same in the shared IPv6 table, which takes the special keys the hot
+ * table has no room for (key must be a special key). -E2BIG when full. */
+int itr_reader_create_shared(struct itr_reader *r,
+                             const struct iptraffic_key *key);
+
 /* Makes the address keys of s the hot ones: creates what is missing in the
  * hot table (as far as it has room) and points the programs' filter at
  * them. Keys no longer hot keep their entries (and counters) until they
