@@ -8,31 +8,6 @@
 
 #include "match.h"
 
-bool itr_is_pattern(const char *spec) {
-  size_t len = strlen(spec);
-
-  return len >= 2 && spec[0] == '/' && spec[len - 1] == '/';
-}
-
-int itr_pattern_compile(const char *spec, regex_t *re, char *err,
-                        size_t errlen) {
-  size_t len = strlen(spec);
-  char *body = len >= 2 ? strndup(spec + 1, len - 2) : NULL;
-  int ret;
-
-  if (!body) {
-    snprintf(err, errlen, "out of memory");
-    return REG_ESPACE;
-  }
-  ret = regcomp(re, body, REG_EXTENDED | REG_NOSUB);
-  free(body);
-  if (ret != 0) {
-    regerror(ret, re, err, errlen);
-    regfree(re);
-  }
-  return ret;
-}
-
 int itr_matcher_init(struct itr_matcher *m, const struct itr_config *cfg) {
   char err[128];
 

@@ -13,14 +13,6 @@
 
 #include "plugin_config.h"
 
-/* Whether an Interface value is a pattern: "/regex/". */
-bool itr_is_pattern(const char *spec);
-
-/* Compiles a pattern's regular expression (extended syntax, between the
- * slashes). Returns 0, or the regcomp error with its text in err. */
-int itr_pattern_compile(const char *spec, regex_t *re, char *err,
-                        size_t errlen);
-
 struct itr_matcher {
   const struct itr_config *cfg;
   regex_t re[ITR_MAX_INTERFACES]; /* of the patterns among cfg->interfaces */

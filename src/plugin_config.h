@@ -9,6 +9,7 @@
 #define ITR_PLUGIN_CONFIG_H
 
 #include <net/if.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +118,14 @@ void itr_config_init(struct itr_config *cfg);
  */
 int itr_config_parse(struct itr_config *cfg, const struct itr_cfg_item *block,
                      char *err, size_t errlen);
+
+/* Whether an Interface value is a pattern: "/regex/". */
+bool itr_is_pattern(const char *spec);
+
+/* Compiles a pattern's regular expression (extended syntax, between the
+ * slashes). Returns 0, or the regcomp error with its text in err. */
+int itr_pattern_compile(const char *spec, regex_t *re, char *err,
+                        size_t errlen);
 
 /* Names of enum values, as written in the configuration. */
 const char *itr_xdp_mode_name(enum itr_xdp_mode mode);
