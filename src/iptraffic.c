@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 
 #include "addr.h"
 #include "hot.h"
+#include "linkwatch.h"
 #include "loader.h"
 #include "match.h"
 #include "pins.h"
@@ -760,10 +763,86 @@ static void refresh_hot(void) {
   hot = now;
 }
 
+/* --- Interfaces as they come and go ----------------------------------------
+ */
+
+/* Between a read and the link watcher, which both change the interfaces,
+ * the tables' scratch state and the snapshot. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t watcher;
+static bool watching;
+static atomic_bool watcher_stop;
+static int watch_fd = -1;
+
+/* Every interface checked (come, gone, recreated), and what patterns
+ * select found. */
+static void sync_ifaces(void) {
+  for (size_t i = 0; i < ifaces_num; i++)
+    check_iface(&ifaces[i]);
+  discover();
+}
+
+/* Attaches interfaces as the kernel announces them, instead of at the next
+ * read: a burst of notifications (a container's interfaces) is taken in
+ * one go after 10 ms. */
+static void *watch_links(void *arg) {
+  (void)arg;
+  while (!atomic_load(&watcher_stop)) {
+    int got = itr_linkwatch_wait(watch_fd, 200);
+
+    if (got < 0) {
+      ERROR(LOG_PREFIX "reading interface notifications failed (%s): "
+                       "interfaces are followed at every read only",
+            STRERROR(-got));
+      break;
+    }
+    if (got == 0)
+      continue;
+    usleep(10000);
+    itr_linkwatch_wait(watch_fd, 0);
+    pthread_mutex_lock(&lock);
+    sync_ifaces();
+    pthread_mutex_unlock(&lock);
+  }
+  return NULL;
+}
+
+static void start_watching(void) {
+  watch_fd = itr_linkwatch_open();
+  if (watch_fd < 0) {
+    INFO(LOG_PREFIX "no interface notifications (%s): interfaces are "
+                    "followed at every read only",
+         STRERROR(-watch_fd));
+    return;
+  }
+  atomic_store(&watcher_stop, false);
+  if (plugin_thread_create(&watcher, watch_links, NULL, "iptraffic links") !=
+      0) {
+    INFO(LOG_PREFIX "no thread for interface notifications: interfaces are "
+                    "followed at every read only");
+    close(watch_fd);
+    watch_fd = -1;
+    return;
+  }
+  watching = true;
+}
+
+static void stop_watching(void) {
+  if (watching) {
+    atomic_store(&watcher_stop, true);
+    pthread_join(watcher, NULL);
+    watching = false;
+  }
+  if (watch_fd >= 0)
+    close(watch_fd);
+  watch_fd = -1;
+}
+
 /* --- Callbacks -------------------------------------------------------------
  */
 
 static int iptraffic_shutdown(void) {
+  stop_watching();
   for (size_t i = 0; i < ifaces_num; i++) {
     if (pins && loader && ifaces[i].attached)
       release_iface(&ifaces[i]);
@@ -1186,6 +1265,7 @@ static int iptraffic_init(void) {
     }
     forget_stale_interfaces();
   }
+  start_watching();
   return 0;
 }
 
@@ -1266,7 +1346,7 @@ static size_t expire_idle(uint64_t now_ms) {
   return kept;
 }
 
-static int iptraffic_read(void) {
+static int read_locked(void) {
   const struct itr_report_opts opts = {.report_inactive = cfg.report_inactive,
                                        .top_n = cfg.top_n,
                                        .top_n_hold = cfg.top_n_hold};
@@ -1275,9 +1355,7 @@ static int iptraffic_read(void) {
   size_t n_expired;
   int err;
 
-  for (size_t i = 0; i < ifaces_num; i++)
-    check_iface(&ifaces[i]);
-  discover();
+  sync_ifaces();
   refresh_hot();
 
   err = itr_reader_pass(reader, table, now_ms);
@@ -1317,6 +1395,15 @@ static int iptraffic_read(void) {
   for (size_t i = 0; i < n_expired; i++)
     itr_table_remove(table, &expired[i]);
   return 0;
+}
+
+static int iptraffic_read(void) {
+  int ret;
+
+  pthread_mutex_lock(&lock);
+  ret = read_locked();
+  pthread_mutex_unlock(&lock);
+  return ret;
 }
 
 void module_register(void) {

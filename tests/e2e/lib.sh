@@ -247,7 +247,8 @@ itr_free_port() {
 # <Plugin iptraffic> block. write_prometheus listens in namespace NS
 # (default ITR_NS_B) on a free port, left in ITR_PROM_PORT.
 # The tests keep no state across restarts (PinPath "") unless their block
-# sets a PinPath: tests/e2e/persist.sh tests the state.
+# sets a PinPath: tests/e2e/persist.sh tests the state. Interval is
+# ITR_INTERVAL, default 1.
 itr_write_conf() {
   local file=$1 block=$2 ns=${3:-$ITR_NS_B}
   case $block in
@@ -263,7 +264,7 @@ FQDNLookup false
 BaseDir "$ITR_TMP/base"
 PIDFile "$ITR_TMP/collectd.pid"
 TypesDB "$ITR_TYPESDB"
-Interval 1
+Interval ${ITR_INTERVAL:-1}
 
 PluginDir "$ITR_STOCK_PLUGINDIR"
 LoadPlugin logfile

@@ -8,7 +8,10 @@
 #   - one deleted is detached, its counters reported once more, then its
 #     series stop;
 #   - IgnoreSelected true with "lo" and the pattern: every other interface
-#     is counted, none of the listed ones.
+#     is counted, none of the listed ones;
+#   - with Interval 10, a veth is attached from the kernel's notification
+#     as it is made (the time is logged), and one that lives 2 s is
+#     counted and reported after it went.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -105,4 +108,32 @@ for dev in lo vp2b vp3b; do
 done
 [ -z "$(itr_log_errors)" ] || itr_fail "ERROR lines: $(itr_log_errors)"
 itr_collectd_stop
-itr_log "ok: $PAIRS interfaces found by a pattern, each exact; IgnoreSelected"
+# Attached from the kernel's notification as it comes, not at the next
+# read (Interval 10); a veth that lives 2 s is counted, and reported once
+# more after it went.
+ITR_INTERVAL=10
+itr_write_conf "$ITR_TMP/collectd.conf" '  Interface "/^vq[0-9]+b$/"'
+rm -rf "$ITR_CSV_DIR"
+: >"$ITR_LOG"
+itr_collectd_start
+itr_wait_for 20 "collectd to start reading" grep -q "Initialization complete" "$ITR_LOG"
+t0=$(date +%s%N)
+make_pair vq1b
+until itr_has_xdp "$ITR_NS_B" vq1b; do
+  [ $((($(date +%s%N) - t0) / 1000000)) -lt 5000 ] ||
+    itr_fail "vq1b not attached within 5 s of being made (Interval 10)"
+  sleep 0.01
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+itr_log "vq1b attached ${ms} ms after it was made (Interval 10)"
+send_to vq1b 6
+sleep 1.5
+ip -n "$ITR_NS_B" link del vq1b
+lived=$((($(date +%s%N) - t0) / 1000000))
+reported() {
+  [ "$(itr_csv_value iptraffic-vq1b if_packets-10.9.1.1 tx)" = 6 ]
+}
+itr_wait_for 25 "the counts of vq1b, which lived $lived ms" reported
+[ -z "$(itr_log_errors)" ] || itr_fail "ERROR lines: $(itr_log_errors)"
+itr_collectd_stop
+itr_log "ok: $PAIRS interfaces found by a pattern, each exact; IgnoreSelected; a veth attached ${ms} ms after it came and counted after it went"
