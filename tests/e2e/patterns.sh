@@ -11,7 +11,9 @@
 #     is counted, none of the listed ones;
 #   - with Interval 10, a veth is attached from the kernel's notification
 #     as it is made (the time is logged), and one that lives 2 s is
-#     counted and reported after it went.
+#     counted and reported after it went;
+#   - 200 veth pairs made, used and deleted one after another (4 alive at a
+#     time), each counted exactly under its own name.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -136,4 +138,38 @@ reported() {
 itr_wait_for 25 "the counts of vq1b, which lived $lived ms" reported
 [ -z "$(itr_log_errors)" ] || itr_fail "ERROR lines: $(itr_log_errors)"
 itr_collectd_stop
-itr_log "ok: $PAIRS interfaces found by a pattern, each exact; IgnoreSelected; a veth attached ${ms} ms after it came and counted after it went"
+
+# Churn: CHURN veth pairs made, used and deleted one after another, a few
+# alive at a time, each counted exactly under its own name.
+CHURN=${ITR_CHURN:-200}
+ITR_INTERVAL=1
+itr_write_conf "$ITR_TMP/collectd.conf" '  Interface "/^vc[0-9]+b$/"'
+rm -rf "$ITR_CSV_DIR"
+: >"$ITR_LOG"
+itr_collectd_start
+itr_wait_for 20 "collectd to start reading" grep -q "Initialization complete" "$ITR_LOG"
+t0=$(date +%s)
+for n in $(seq 1 "$CHURN"); do
+  make_pair "vc${n}b"
+  itr_wait_for 5 "vc${n}b to be attached" itr_has_xdp "$ITR_NS_B" "vc${n}b"
+  send_to "vc${n}b" $((n % 7 + 1))
+  old=$((n - 4))
+  [ "$old" -lt 1 ] || ip -n "$ITR_NS_B" link del "vc${old}b"
+done
+for n in $(seq $((CHURN > 3 ? CHURN - 3 : 1)) "$CHURN"); do
+  ip -n "$ITR_NS_B" link del "vc${n}b"
+done
+churn_s=$(($(date +%s) - t0))
+itr_wait_for 20 "more reads" itr_memory_epoch_at_least $(($(date +%s) + 2))
+wrong=0
+for n in $(seq 1 "$CHURN"); do
+  got=$(itr_csv_value "iptraffic-vc${n}b" "if_packets-10.9.$n.1" tx)
+  [ "$got" = $((n % 7 + 1)) ] || {
+    wrong=$((wrong + 1))
+    itr_log "vc${n}b: 10.9.$n.1 tx packets '$got', want $((n % 7 + 1))"
+  }
+done
+[ "$wrong" -eq 0 ] || itr_fail "$wrong of $CHURN short-lived interfaces not counted exactly"
+[ -z "$(itr_log_errors)" ] || itr_fail "ERROR lines: $(itr_log_errors)"
+itr_collectd_stop
+itr_log "ok: $PAIRS interfaces found by a pattern, each exact; IgnoreSelected; a veth attached ${ms} ms after it came and counted after it went; $CHURN veths made, used and deleted in ${churn_s} s, each exact"
