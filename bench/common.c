@@ -465,7 +465,7 @@ double maps_layout_bytes(const struct prog_ref *progs, int n, int ncpus,
   *memlock = 0;
   for (int i = 0; i < n; i++) {
     struct bpf_prog_info info;
-    uint32_t ids[16], len = sizeof(info);
+    uint32_t ids[16] = {0}, len = sizeof(info);
 
     memset(&info, 0, sizeof(info));
     info.nr_map_ids = 16;

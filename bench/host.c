@@ -85,6 +85,12 @@ int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {
   return 0;
 }
 
+int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
+                         void *arg, char const *name) {
+  (void)name;
+  return pthread_create(thread, NULL, start_routine, arg);
+}
+
 void plugin_log(int level, const char *format, ...) {
   va_list ap;
 

@@ -83,7 +83,6 @@ static void round_once(struct itr_pins *p, uint32_t n, double *out) {
   struct itr_maps m;
   size_t entries, kept, dropped;
   uint64_t t0;
-  int err;
 
   t0 = now_ns();
   l = load(n, NULL);
@@ -96,6 +95,8 @@ static void round_once(struct itr_pins *p, uint32_t n, double *out) {
   itr_loader_close(l);
 
   for (int merge = 0; merge < 2; merge++) {
+    int err;
+
     t0 = now_ns();
     err = itr_pins_stash(p, IPTRAFFIC_SCHEMA_VERSION, &s, &entries);
     check(err == 0 && entries == n, "stash: %s, %zu entries", strerror(-err),

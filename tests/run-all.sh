@@ -32,10 +32,14 @@ step "static analysis (cppcheck)"
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
   --inline-suppr --std=c11 -D__x86_64__ -Ibpf -Isrc -Itests/lib \
   --include=tests/cppcheck-defs.h \
-  --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf tests/kernel
+  --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf tests/kernel \
+  bench
 
 step "configure and build (-Werror)"
 contrib/build.sh build-test --enable-werror
+
+step "build the benchmarks (bench/, against that build; run with bench/run.sh)"
+make -s -C bench BUILD="$top/build-test"
 
 run_check() {
   dir=$1

@@ -32,7 +32,7 @@ struct jump_table jump_tc SEC(".maps");
 static __always_inline void next_address(void *data, const void *end) {
   __u32 p = pos + stride;
   __u32 a;
-  __u16 *w = data + addr_off;
+  __u16 *w = (__u16 *)((char *)data + addr_off);
 
   if (p >= naddrs)
     p -= naddrs;

@@ -27,7 +27,7 @@ SEC("xdp")
 int gen_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
   const void *end = (const void *)(long)ctx->data_end;
-  struct iphdr *ip = data + sizeof(struct ethhdr);
+  struct iphdr *ip = (struct iphdr *)((char *)data + sizeof(struct ethhdr));
   __u32 p = pos + stride;
   __u32 old, new, sum;
 
