@@ -23,8 +23,15 @@
  * "addresses N", "reads N", "reader_ns N", "writer_ns N", "warmup_s X"
  * lines (CPU of collectd's reader#0 and writer#0 threads over the reads).
  *
+ * With -m PREFIX:COUNT, instead: the same addresses (-n, default 100000)
+ * on one interface (PREFIX0) and spread over COUNT interfaces (PREFIX0 ..,
+ * found by the pattern /^PREFIX[0-9]+$/), without and with TopN 100: the
+ * time init takes to attach them all, and the read callback per address,
+ * side by side.
+ *
  * Usage: itr-bench-host -p PLUGIN.so -i IFACE [-R ROUNDS] [-n ADDRESSES]...
  *                       [-c FILE]
+ *        itr-bench-host -p PLUGIN.so -m PREFIX:COUNT [-R ROUNDS] [-n N]
  * Root, in the network namespace that holds IFACE. One child process per
  * ADDRESSES value, so that every run starts with a fresh plugin.
  */
@@ -35,6 +42,7 @@
 #include "utils_complain.h"
 
 #include <dlfcn.h>
+#include <net/if.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -229,6 +237,7 @@ static void wait_drained(void) {
 
 struct result {
   uint32_t n;
+  double init_ms;           /* the init callback: load and attach */
   double lists;             /* value lists per read */
   double own_wall, own_cpu; /* us per address */
   double cd_wall, cd_cpu;   /* us per address */
@@ -238,6 +247,16 @@ struct result {
 static const char *plugin_path, *ifname, *real_file;
 static int rounds = 5;
 
+/* What one run configures: Interface (a name or a pattern), the
+ * interfaces to prefill, TopN. */
+struct setup {
+  const char *interface;
+  const char *prefix; /* prefill PREFIX0 .. PREFIX<ifaces - 1>, or ifname */
+  uint32_t ifaces;
+  uint32_t top_n;
+};
+static struct setup one = {0};
+
 static double timed_read(double *cpu_us) {
   uint64_t w0 = now_ns(), c0 = thread_cpu_ns();
 
@@ -246,28 +265,36 @@ static double timed_read(double *cpu_us) {
   return (double)(now_ns() - w0) / 1e3;
 }
 
-static void run(uint32_t n, struct result *res) {
+static void run(uint32_t n, const struct setup *su, struct result *res) {
   oconfig_value_t name = {.value.string = "iptraffic",
                           .type = OCONFIG_TYPE_STRING};
-  oconfig_value_t iface = {.value.string = (char *)ifname,
+  oconfig_value_t iface = {.value.string = (char *)su->interface,
                            .type = OCONFIG_TYPE_STRING};
-  oconfig_value_t cap = {.value.number = n, .type = OCONFIG_TYPE_NUMBER};
-  oconfig_item_t children[2] = {
+  /* Room for the addresses and every interface's destination. */
+  oconfig_value_t cap = {.value.number = n + n / 4 + su->ifaces,
+                         .type = OCONFIG_TYPE_NUMBER};
+  oconfig_value_t top = {.value.number = su->top_n,
+                         .type = OCONFIG_TYPE_NUMBER};
+  /* No state across runs: each one starts from empty tables. */
+  oconfig_value_t nopin = {.value.string = "", .type = OCONFIG_TYPE_STRING};
+  oconfig_item_t children[4] = {
       {.key = "Interface", .values = &iface, .values_num = 1},
       {.key = "MaxEntries", .values = &cap, .values_num = 1},
+      {.key = "PinPath", .values = &nopin, .values_num = 1},
+      {.key = "TopN", .values = &top, .values_num = 1},
   };
   oconfig_item_t block = {.key = "Plugin",
                           .values = &name,
                           .values_num = 1,
                           .children = children,
-                          .children_num = 2};
+                          .children_num = su->top_n ? 4 : 3};
+  uint64_t t0;
   double own_w[MAX_ROUNDS], own_c[MAX_ROUNDS], cd_w[MAX_ROUNDS],
       cd_c[MAX_ROUNDS], cpu;
   void (*module_register)(void);
   long long rss0;
   pthread_t writer;
   void *so;
-  int err;
 
   memset(res, 0, sizeof(*res));
   res->n = n;
@@ -282,10 +309,21 @@ static void run(uint32_t n, struct result *res) {
 
   rss0 = rss_bytes();
   check(config_cb(&block) == 0, "the config callback failed");
+  t0 = now_ns();
   check(init_cb() == 0, "the init callback failed (see the log above)");
-  err = prefill_attached(ifname, n);
-  check(err == 0, "prefilling through the plugin's XDP program on %s: %s",
-        ifname, strerror(-err));
+  res->init_ms = (double)(now_ns() - t0) / 1e6;
+  for (uint32_t k = 0; k < su->ifaces; k++) {
+    char dev[IF_NAMESIZE];
+
+    if (su->prefix)
+      snprintf(dev, sizeof(dev), "%s%u", su->prefix, k);
+    else
+      snprintf(dev, sizeof(dev), "%s", su->interface);
+    int err = prefill_attached(dev, n / su->ifaces);
+
+    check(err == 0, "prefilling through the plugin's XDP program on %s: %s",
+          dev, strerror(-err));
+  }
   mode = MODE_OWN;
   dispatched = 0;
   timed_read(&cpu);
@@ -361,14 +399,94 @@ static void compare_real(const struct result *res, int n) {
          mine->own_cpu, mine->own_cpu / (reader + writer));
 }
 
+/* One run in a child process of its own (a fresh plugin). */
+static void run_child(uint32_t n, const struct setup *su, struct result *res) {
+  int pipefd[2], status;
+  pid_t pid;
+
+  check(pipe(pipefd) == 0, "pipe");
+  fflush(NULL);
+  pid = fork();
+  check(pid >= 0, "fork");
+  if (pid == 0) {
+    close(pipefd[0]);
+    run(n, su, res);
+    check(write(pipefd[1], res, sizeof(*res)) == sizeof(*res), "pipe write");
+    _exit(0);
+  }
+  close(pipefd[1]);
+  check(read(pipefd[0], res, sizeof(*res)) == sizeof(*res),
+        "the run with %u addresses on %s failed", n, su->interface);
+  close(pipefd[0]);
+  waitpid(pid, &status, 0);
+}
+
+/* The same addresses on one interface and over many, without and with
+ * TopN 100. */
+static int run_many(const char *spec, uint32_t n) {
+  char prefix[IF_NAMESIZE], first[IF_NAMESIZE + 8], pattern[64];
+  const char *colon = strchr(spec, ':');
+  uint32_t count = colon ? (uint32_t)strtoul(colon + 1, NULL, 10) : 0;
+  struct result r[2][2];
+
+  check(plugin_path && colon && count > 0 &&
+            (size_t)(colon - spec) < sizeof(prefix) - 5,
+        "-p PLUGIN.so and -m PREFIX:COUNT are needed");
+  snprintf(prefix, sizeof(prefix), "%.*s", (int)(colon - spec), spec);
+  snprintf(first, sizeof(first), "%s0", prefix);
+  snprintf(pattern, sizeof(pattern), "/^%s[0-9]+$/", prefix);
+  for (int top = 0; top < 2; top++) {
+    const struct setup single = {
+        .interface = first, .ifaces = 1, .top_n = top ? 100 : 0};
+    const struct setup spread = {.interface = pattern,
+                                 .prefix = prefix,
+                                 .ifaces = count,
+                                 .top_n = top ? 100 : 0};
+
+    run_child(n, &single, &r[top][0]);
+    run_child(n, &spread, &r[top][1]);
+  }
+  printf("### Many interfaces (the built iptraffic.so in the stand-in; %u "
+         "addresses, median of %d reads)\n\n",
+         n, rounds);
+  printf("The same addresses on one interface, and spread over %u found by "
+         "the pattern %s: init = loading and attaching every interface; "
+         "read = the whole read callback, own dispatch, us per address. "
+         "TopN is per interface: over many interfaces it dispatches as many "
+         "more members.\n\n",
+         count, pattern);
+  printf("| TopN | interfaces | value lists/read | init ms | init ms per "
+         "interface | read (wall / CPU) | read, many / one | target | "
+         "RSS/address |\n");
+  printf("|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
+  for (int top = 0; top < 2; top++)
+    for (int k = 0; k < 2; k++) {
+      const struct result *x = &r[top][k];
+      double ratio = x->own_wall / r[top][0].own_wall;
+
+      printf("| %s | %u | %.0f | %.0f | %.2f | %.3f / %.3f | %s%.2fx%s | %s "
+             "| %.0f B |\n",
+             top ? "100" : "off", k ? count : 1, x->lists, x->init_ms,
+             x->init_ms / (k ? count : 1), x->own_wall, x->own_cpu,
+             k ? "" : "(", ratio, k ? "" : ")",
+             k ? (ratio <= 1.2 ? "<= 1.2x: met" : "<= 1.2x: MISSED") : "",
+             x->rss);
+    }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   uint32_t counts[MAX_COUNTS] = {1000, 10000, 100000, 1000000};
   int ncounts = 4, opt;
   bool own = false;
   struct result res[MAX_COUNTS];
 
-  while ((opt = getopt(argc, argv, "p:i:R:n:c:")) != -1) {
-    if (opt == 'c') {
+  const char *many = NULL;
+
+  while ((opt = getopt(argc, argv, "p:i:R:n:c:m:")) != -1) {
+    if (opt == 'm') {
+      many = optarg;
+    } else if (opt == 'c') {
       real_file = optarg;
     } else if (opt == 'p') {
       plugin_path = optarg;
@@ -389,32 +507,15 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  check(plugin_path && ifname, "-p and -i are needed");
   check(rounds >= 1 && rounds <= MAX_ROUNDS, "ROUNDS must be 1..%d",
         MAX_ROUNDS);
+  if (many)
+    return run_many(many, own ? counts[0] : 100000);
+  check(plugin_path && ifname, "-p and -i are needed");
+  one = (struct setup){.interface = ifname, .ifaces = 1};
 
-  for (int i = 0; i < ncounts; i++) {
-    int pipefd[2];
-    pid_t pid;
-    int status;
-
-    check(pipe(pipefd) == 0, "pipe");
-    fflush(NULL);
-    pid = fork();
-    check(pid >= 0, "fork");
-    if (pid == 0) {
-      close(pipefd[0]);
-      run(counts[i], &res[i]);
-      check(write(pipefd[1], &res[i], sizeof(res[i])) == sizeof(res[i]),
-            "pipe write");
-      _exit(0);
-    }
-    close(pipefd[1]);
-    check(read(pipefd[0], &res[i], sizeof(res[i])) == sizeof(res[i]),
-          "the run with %u addresses failed", counts[i]);
-    close(pipefd[0]);
-    waitpid(pid, &status, 0);
-  }
+  for (int i = 0; i < ncounts; i++)
+    run_child(counts[i], &one, &res[i]);
 
   printf("### The whole read callback (the built iptraffic.so in a collectd "
          "stand-in; us per address, median of %d)\n\n",

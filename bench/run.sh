@@ -10,7 +10,9 @@
 #      tables;
 #   4. restarts with pinned tables: loading with new or pinned tables,
 #      carrying entries over;
-#   5. the whole read callback of the built iptraffic.so in a collectd
+#   5. many interfaces: the same addresses on one interface and on hundreds
+#      found by a pattern, attach time and read callback;
+#   6. the whole read callback of the built iptraffic.so in a collectd
 #      stand-in, and next to it a real collectd 5.12 with write_prometheus.
 # Every figure is measured side by side with what it is compared with, in
 # interleaved rounds; the report gives medians.
@@ -54,6 +56,7 @@ bin=$build/bench
 id=$(($$ % 100000))
 ns_g=itrb-g-$$
 ns_r=itrb-r-$$
+ns_m=itrb-m-$$
 if_g=ibg$id
 if_r=ibr$id
 tmp=$(mktemp -d /tmp/itr-bench.XXXXXX)
@@ -66,6 +69,7 @@ cleanup() {
   fi
   ip netns del "$ns_g" 2>/dev/null || true
   ip netns del "$ns_r" 2>/dev/null || true
+  ip netns del "$ns_m" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -99,12 +103,14 @@ if [ "$quick" -eq 1 ]; then
   read_args=(-R 3 -n 1000 -n 10000 -n 100000)
   host_args=(-R 3 -n 1000 -n 10000 -n 100000)
   restart_args=(-r 3 -n 20000)
+  many=(50 -R 3 -n 20000)
 else
   kern_args=(-r 7)
   live_args=(-R 7 -s 0.6)
   read_args=(-R 5)
   host_args=(-R 3)
   restart_args=(-r 5 -n 20000 -n 65536 -n 1000000)
+  many=(500 -R 3 -n 100000)
 fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -191,6 +197,24 @@ CONF
   fi
 }
 
+# COUNT veth pairs in a namespace of their own, ibm0.. (matched by the
+# pattern) and their peers ibp0.., then the stand-in with -m.
+many_interfaces() { # COUNT host args...
+  local count=$1 k
+  shift
+  ip netns add "$ns_m"
+  for ((k = 0; k < count; k++)); do
+    echo "link add ibm$k type veth peer name ibp$k"
+  done | ip -n "$ns_m" -batch -
+  for ((k = 0; k < count; k++)); do
+    echo "link set ibm$k up"
+    echo "link set ibp$k up"
+  done | ip -n "$ns_m" -batch -
+  ip netns exec "$ns_m" "$bin/itr-bench-host" -p "$build/.libs/iptraffic.so" \
+    -m "ibm:$count" "$@"
+  ip netns del "$ns_m"
+}
+
 {
   echo "## Benchmark results"
   echo
@@ -216,5 +240,8 @@ CONF
   log "the whole read callback"
   ip netns exec "$ns_r" "$bin/itr-bench-host" -p "$build/.libs/iptraffic.so" \
     -i "$if_r" -c "$tmp/real" "${host_args[@]}"
+  echo
+  log "many interfaces"
+  many_interfaces "${many[@]}"
 } | tee "$report"
 log "report written to $report"

@@ -661,9 +661,10 @@ static void discover(void) {
 
 /* After a read: the keys of interfaces that went away go (their counters
  * were reported one last time); those found by a pattern leave the list,
- * those listed by name wait for the name to come back. */
-static void forget_leaving(void) {
-  size_t i = 0;
+ * those listed by name wait for the name to come back. Returns how many
+ * went. */
+static size_t forget_leaving(void) {
+  size_t i = 0, gone = 0;
 
   while (i < ifaces_num) {
     struct iface *ifc = &ifaces[i];
@@ -674,6 +675,7 @@ static void forget_leaving(void) {
     }
     if (ifc->ifindex > 0)
       forget_ifindex(ifc->ifindex);
+    gone++;
     ifc->leaving = false;
     ifc->ifindex = 0;
     if (ifc->named) {
@@ -685,6 +687,7 @@ static void forget_leaving(void) {
     reported[i] = reported[ifaces_num - 1];
     ifaces_num--;
   }
+  return gone;
 }
 
 /* --- The node's own addresses ----------------------------------------------
@@ -772,7 +775,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t watcher;
 static bool watching;
 static atomic_bool watcher_stop;
+static atomic_bool watcher_alive; /* false once the watcher gave up */
 static int watch_fd = -1;
+static unsigned reads_since_sync;
+#define SYNC_EVERY_READS 60
 
 /* Every interface checked (come, gone, recreated), and what patterns
  * select found. */
@@ -794,6 +800,7 @@ static void *watch_links(void *arg) {
       ERROR(LOG_PREFIX "reading interface notifications failed (%s): "
                        "interfaces are followed at every read only",
             STRERROR(-got));
+      atomic_store(&watcher_alive, false);
       break;
     }
     if (got == 0)
@@ -802,6 +809,7 @@ static void *watch_links(void *arg) {
     itr_linkwatch_wait(watch_fd, 0);
     pthread_mutex_lock(&lock);
     sync_ifaces();
+    refresh_hot();
     pthread_mutex_unlock(&lock);
   }
   return NULL;
@@ -816,6 +824,7 @@ static void start_watching(void) {
     return;
   }
   atomic_store(&watcher_stop, false);
+  atomic_store(&watcher_alive, true);
   if (plugin_thread_create(&watcher, watch_links, NULL, "iptraffic links") !=
       0) {
     INFO(LOG_PREFIX "no thread for interface notifications: interfaces are "
@@ -828,6 +837,7 @@ static void start_watching(void) {
 }
 
 static void stop_watching(void) {
+  atomic_store(&watcher_alive, false);
   if (watching) {
     atomic_store(&watcher_stop, true);
     pthread_join(watcher, NULL);
@@ -1355,8 +1365,14 @@ static int read_locked(void) {
   size_t n_expired;
   int err;
 
-  sync_ifaces();
-  refresh_hot();
+  /* With the notifications the watcher follows, a read checks the
+   * interfaces and the node's addresses itself only now and then: a
+   * notification lost in an overrun is made up for within a minute. */
+  if (!atomic_load(&watcher_alive) || reads_since_sync++ >= SYNC_EVERY_READS) {
+    sync_ifaces();
+    refresh_hot();
+    reads_since_sync = 0;
+  }
 
   err = itr_reader_pass(reader, table, now_ms);
   if (itr_reader_no_batch(reader) && !told_no_batch) {
@@ -1390,7 +1406,12 @@ static int read_locked(void) {
   for (size_t i = 0; i < ifaces_num; i++)
     if (ifaces[i].attached)
       submit_health(&ifaces[i], reported[i].addresses, now);
-  forget_leaving();
+  /* One that went and came back while it was being reported is taken
+   * again now, not at the next notification. */
+  if (forget_leaving() > 0) {
+    sync_ifaces();
+    refresh_hot();
+  }
 
   for (size_t i = 0; i < n_expired; i++)
     itr_table_remove(table, &expired[i]);

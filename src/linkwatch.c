@@ -20,7 +20,7 @@ int itr_linkwatch_open(void) {
     return -errno;
   memset(&sa, 0, sizeof(sa));
   sa.nl_family = AF_NETLINK;
-  sa.nl_groups = RTMGRP_LINK;
+  sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
   if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
     int err = -errno;
 

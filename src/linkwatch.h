@@ -1,7 +1,8 @@
 /*
- * Notifications of network interfaces coming, changing and going
- * (rtnetlink, RTMGRP_LINK), so that interfaces are attached when they
- * appear rather than at the next read.
+ * Notifications of network interfaces coming, changing and going, and of
+ * their addresses (rtnetlink: RTMGRP_LINK, RTMGRP_IPV4_IFADDR,
+ * RTMGRP_IPV6_IFADDR), so that interfaces are attached when they appear,
+ * and the node's own addresses followed, rather than at every read.
  *
  * libc only. Functions return 0 or a negative errno unless said
  * otherwise; they do not log.
