@@ -482,8 +482,9 @@ static int attach_iface(struct iface *ifc, bool quiet) {
   err = create_special_keys(ifindex, ifc->name);
   if (err)
     explain_attach_error(ifc, ifindex, err, STEP_KEYS, quiet);
-  else
-    refresh_hot();
+  /* The node's addresses on it are made hot by the caller, once for all
+   * it attaches (refresh_hot): until then its frames count in the shared
+   * tables, which the reads add up with the hot one. */
   if (err == 0 && (cfg.direction & ITR_DIR_INGRESS))
     err = attach_ingress(ifc, quiet);
   if (err == 0 && (cfg.direction & ITR_DIR_EGRESS)) {
@@ -1267,6 +1268,7 @@ static int iptraffic_init(void) {
     }
   }
   discover();
+  refresh_hot();
   /* Every program counts into the new tables now: the old ones are final. */
   if (plan.merge) {
     if (finish_pins(&sizes, &plan) < 0) {
