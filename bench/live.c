@@ -64,6 +64,7 @@ enum config {
   CFG_BARE,
   CFG_PLUGIN,
   CFG_PLUGIN_HOT,
+  CFG_PLUGIN_TC,
   CFG_REF,
   CFG_KEY8,
   CFG_NFT,
@@ -71,8 +72,10 @@ enum config {
 };
 
 static const char *const config_names[NCONFIGS] = {
-    "no program",      "bare XDP",   "plugin (XDP)", "plugin, own dst (XDP)",
-    "reference (XDP)", "key8 (XDP)", "nftables sets"};
+    "no program",          "bare XDP",
+    "plugin (XDP)",        "plugin, own dst (XDP)",
+    "plugin (tc ingress)", "reference (XDP)",
+    "key8 (XDP)",          "nftables sets"};
 
 static const char *gen_ns, *gen_if, *rcv_ns, *rcv_if;
 static double seconds = 1.0;
@@ -318,14 +321,16 @@ static void nft_chain(bool add) {
 
 struct setup {
   int ifindex;
-  int plugin_fd;     /* the plugin's XDP program */
+  struct itr_loader *loader;   /* of plugin_fd: its tc program too */
+  struct itr_tc_attachment tc; /* CFG_PLUGIN_TC */
+  int plugin_fd;               /* the plugin's XDP program */
   int plugin_hot_fd; /* the same, destination known as the node's own */
   int ref_fd;
   int bare_fd;
   int key8_fd;
 };
 
-static void apply(const struct setup *s, enum config c, bool on) {
+static void apply(struct setup *s, enum config c, bool on) {
   int fd = c == CFG_PLUGIN       ? s->plugin_fd
            : c == CFG_PLUGIN_HOT ? s->plugin_hot_fd
            : c == CFG_REF        ? s->ref_fd
@@ -336,6 +341,15 @@ static void apply(const struct setup *s, enum config c, bool on) {
     return;
   if (c == CFG_NFT) {
     nft_chain(on);
+    return;
+  }
+  if (c == CFG_PLUGIN_TC) {
+    int err =
+        on ? itr_tc_attach(s->loader, s->ifindex, ITR_TC_INGRESS, true, &s->tc)
+           : itr_tc_detach(&s->tc);
+
+    check(err == 0, "%s the tc ingress program on %s: %s",
+          on ? "attaching" : "detaching", rcv_if, strerror(-err));
     return;
   }
   if (on)
@@ -367,6 +381,7 @@ static void measure(uint32_t flows, const uint8_t *mac, int ifindex,
 
   err = itr_loader_open(&loader, cap);
   check(err == 0, "loading the plugin: %s", strerror(-err));
+  s.loader = loader;
   np = progs_using_map(itr_loader_map_fd(loader), progs, 8);
   for (int i = 0; i < np; i++)
     if (progs[i].type == BPF_PROG_TYPE_XDP && !strstr(progs[i].name, "frag") &&
@@ -535,9 +550,11 @@ int main(int argc, char **argv) {
          "of the per-core rates; \"+ns\" is the CPU time added per frame "
          "over no program.\n\n");
   printf("| sources | no program | bare XDP | plugin | plugin, own dst | "
-         "reference | key8 (experiment) | nftables sets | plugin/none | "
-         "target | plugin +ns / nftables +ns | target |\n");
-  printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n");
+         "plugin, tc ingress | reference | key8 (experiment) | nftables sets "
+         "| plugin/none | target | plugin +ns / nftables +ns | target | tc "
+         "ingress +ns / XDP +ns |\n");
+  printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:"
+         "|\n");
   for (int i = 0; i < nflows; i++) {
     const double *ns = res[i].cpu_ns, *rate = res[i].rate;
     double ratio = ns[CFG_PLUGIN] > 0 ? ns[CFG_NONE] / ns[CFG_PLUGIN] : 0;
@@ -553,9 +570,10 @@ int main(int argc, char **argv) {
                ns[c] - ns[CFG_NONE]);
       printf(" [%.2f] |", rate[c] / 1e6);
     }
-    printf(" %.2fx | >= %.2fx: %s | %.2f | <= 0.5: %s |\n", ratio, limit,
+    printf(" %.2fx | >= %.2fx: %s | %.2f | <= 0.5: %s | %.2f |\n", ratio, limit,
            ratio >= limit ? "met" : "MISSED", add_n > 0 ? add_p / add_n : 0,
-           add_n > 0 && add_p / add_n <= 0.5 ? "met" : "MISSED");
+           add_n > 0 && add_p / add_n <= 0.5 ? "met" : "MISSED",
+           add_p > 0 ? (ns[CFG_PLUGIN_TC] - ns[CFG_NONE]) / add_p : 0);
   }
   printf("\nTargets: ");
   for (int i = 0; i < nflows; i++) {
