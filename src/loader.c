@@ -105,8 +105,9 @@ static void tables(struct iptraffic_bpf *skel, struct bpf_map **out) {
   out[4] = skel->maps.itr_networks;
 }
 
-/* At load, libbpf reuses the tables pinned under dir, or pins new ones. */
-static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
+/* Each table's pin under dir, by its name: set as the path libbpf reuses
+ * or pins at load (now false), or pinned there at once (now true). */
+static int pin_tables(struct iptraffic_bpf *skel, const char *dir, bool now) {
   struct bpf_map *maps[TABLES];
 
   tables(skel, maps);
@@ -115,7 +116,8 @@ static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
     int err;
 
     snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
-    err = bpf_map__set_pin_path(maps[i], path);
+    err = now ? bpf_map__pin(maps[i], path)
+              : bpf_map__set_pin_path(maps[i], path);
     if (err)
       return err;
   }
@@ -123,19 +125,7 @@ static int set_pin_paths(struct iptraffic_bpf *skel, const char *dir) {
 }
 
 int itr_loader_pin(struct itr_loader *l, const char *dir) {
-  struct bpf_map *maps[TABLES];
-
-  tables(l->skel, maps);
-  for (size_t i = 0; i < TABLES; i++) {
-    char path[320];
-    int err;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
-    err = bpf_map__pin(maps[i], path);
-    if (err)
-      return err;
-  }
-  return 0;
+  return pin_tables(l->skel, dir, true);
 }
 
 void itr_loader_own(struct itr_loader *l, uint32_t map_id) {
@@ -168,7 +158,7 @@ int itr_loader_open_config(struct itr_loader **out,
     err = bpf_map__set_max_entries(l->skel->maps.itr_networks,
                                    networks ? (uint32_t)networks : 1);
   if (!err && opts->pin_dir)
-    err = set_pin_paths(l->skel, opts->pin_dir);
+    err = pin_tables(l->skel, opts->pin_dir, false);
   if (err)
     goto fail;
   if (cfg) {
