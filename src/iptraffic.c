@@ -584,11 +584,11 @@ static void check_iface(struct iface *ifc) {
     return;
   }
   err = attach_iface(ifc, true);
-  if (err == 0 && ifc->named && ifc->came_back &&
-      !ifc->complaint.complained_once) {
-    INFO(LOG_PREFIX "interface %s appeared, counting", ifc->name);
-    ifc->came_back = false;
-  } else if (err == 0 && ifc->named) {
+  if (err == 0 && ifc->named) {
+    /* Said once: by the release of a complaint, or for one that came back
+     * before the next read could complain. */
+    if (ifc->came_back && !ifc->complaint.complained_once)
+      INFO(LOG_PREFIX "interface %s appeared, counting", ifc->name);
     c_release(LOG_INFO, &ifc->complaint,
               LOG_PREFIX "interface %s appeared, counting", ifc->name);
     ifc->came_back = false;
