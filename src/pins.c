@@ -388,7 +388,9 @@ static int stash_schema2(struct itr_pins *p, struct itr_pins_stash **out,
   }
   if (!err) {
     itr_table_begin_pass(s->t);
-    err = stash_hot_keys(fd, 0, s); /* no hot keys in schema 2 */
+    s->hot = calloc(1, sizeof(*s->hot)); /* schema 2 had no hot keys */
+    if (!s->hot)
+      err = -ENOMEM;
   }
   while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
     struct itr_counters c;
