@@ -1014,15 +1014,22 @@ static int prepare_pins(const struct itr_loader_opts *opts,
 
 /* The entries of the pinned tables into the new ones (RESIZE, MIGRATE).
  * With the merge program (plan->merge) this runs once the new programs
- * are attached: the old tables are then final, and their entries are
- * added to what the new programs counted meanwhile, so nothing is lost.
+ * are attached and the runs of the old ones have ended: the old tables
+ * are then final, and their entries are added to what the new programs
+ * counted meanwhile, so nothing is lost.
  * Without it (before Linux 5.14) it runs just before attaching: what the
  * old programs count between the read and the switch is lost. */
 static int carry_over(struct pin_plan *plan) {
   struct itr_pins_stash *stash;
   struct itr_maps maps;
   size_t kept, dropped;
-  int err = itr_pins_stash(pins, plan->schema, &stash, &plan->entries);
+  int err;
+
+  /* Runs of the old programs that began before their links were updated
+   * may still be counting into the old tables. */
+  if (plan->merge)
+    itr_loader_wait_programs();
+  err = itr_pins_stash(pins, plan->schema, &stash, &plan->entries);
 
   if (err) {
     plan->entries = itr_pins_count_entries(pins);

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/membarrier.h>
 #include <linux/netlink.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
@@ -244,6 +246,16 @@ bool itr_loader_has_frags(const struct itr_loader *l) {
 
 bool itr_loader_has_merge(const struct itr_loader *l) {
   return l->has_merge;
+}
+
+/* XDP and tc programs run inside RCU read-side sections (a NAPI poll runs
+ * a whole batch of frames with the program it found at its start), and
+ * MEMBARRIER_CMD_GLOBAL (Linux 4.3) waits for an RCU grace period. Where
+ * it is refused (CPUs in nohz_full mode) a pause far longer than any
+ * batch stands in. */
+void itr_loader_wait_programs(void) {
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0) != 0)
+    usleep(50000);
 }
 
 int itr_loader_merge(const struct itr_loader *l,

@@ -102,6 +102,11 @@ int itr_loader_merge(const struct itr_loader *l,
                      const struct iptraffic_key *key,
                      const struct iptraffic_value *v);
 
+/* Returns once every program run that began before the call has ended,
+ * so that tables the programs no longer use (their links updated to new
+ * ones) are final and can be read whole. */
+void itr_loader_wait_programs(void);
+
 /* Above this MTU the XDP program is the multi-buffer (xdp.frags) one, where
  * the kernel has it: frames may then span several buffers. */
 #define ITR_XDP_FRAGS_MTU 3000

@@ -56,8 +56,13 @@ itr_skip() {
   exit 77
 }
 
+# What failed, said again after the logs that itr_cleanup prints, so that
+# the end of a test's output (all a CI summary may show) names it.
+ITR_FAILURES=
+
 itr_fail() {
   printf 'FAIL: %s: %s\n' "$ITR_NAME" "$*" >&2
+  ITR_FAILURES+="FAIL: $*"$'\n'
   exit 1
 }
 
@@ -70,6 +75,7 @@ ITR_MISMATCHES=0
 
 itr_mismatch() {
   itr_log "MISMATCH: $*"
+  ITR_FAILURES+="MISMATCH: $*"$'\n'
   ITR_MISMATCHES=$((ITR_MISMATCHES + 1))
 }
 
@@ -154,6 +160,9 @@ itr_cleanup() {
       printf -- '--- %s (last 40 lines)\n' "$i" >&2
       tail -n 40 "$i" >&2
     done
+  fi
+  if [ -n "$ITR_FAILURES" ]; then
+    printf -- '--- %s: what failed\n%s' "$ITR_NAME" "$ITR_FAILURES" >&2
   fi
   if [ -n "$ITR_TMP" ] && [ -d "$ITR_TMP" ]; then
     if [ "${ITR_E2E_KEEP:-0}" = 1 ]; then
