@@ -15,8 +15,8 @@
 #     retransmitted), rx = B's ICMP + TCP segments in, from B's own SNMP
 #     counters (TcpOutSegs counts GSO segments one by one);
 #   - bytes of the TCP part: every segment carries 14 + 20 + 32 bytes of
-#     headers (TCP with timestamps), the SYN/SYN-ACK 8 more (MSS, window
-#     scale, SACK-permitted), plus the payload;
+#     headers (TCP with timestamps, SACK off), the SYN/SYN-ACK 8 more (MSS,
+#     window scale), plus the payload;
 #   - sum(tx) == sum(rx) over all instances; non-ip, malformed, untracked 0;
 #   - 10.77.0.2 is B's own address: the plugin counted it in its per-CPU
 #     hot table, and nothing under it in the shared IPv4 table.
@@ -30,6 +30,14 @@ itr_veth_ipv4 1500
 
 PINGS=25 PING_SIZE=200 TCP_BYTES=1000000
 ETH=14 IPV4=20 ICMP=8 TCP_HDR=32 SYN_OPTS=8
+# No SACK: on a busy machine B may retransmit, and A's ACKs would then
+# carry SACK blocks (D-SACK for spurious retransmissions) of their own
+# size. Without it every segment's header is 32 bytes, and the SYNs' 20
+# bytes of options keep their layout (NOP, NOP for SACK-permitted).
+for ns in "$ITR_NS_A" "$ITR_NS_B"; do
+  ip netns exec "$ns" sysctl -qw net.ipv4.tcp_sack=0 ||
+    itr_fail "cannot turn SACK off in $ns"
+done
 
 itr_write_conf "$ITR_TMP/collectd.conf" '  Interface "vb"'
 itr_collectd_start
