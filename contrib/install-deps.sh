@@ -5,12 +5,12 @@ set -eu
 
 PACKAGES="
   autoconf automake libtool pkg-config make gcc
-  clang libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev
+  clang libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev libxdp-dev
   collectd-core collectd-dev collectd-utils libmicrohttpd12 libprotobuf-c1
   check valgrind cppcheck clang-format
   iproute2 iputils-ping curl ethtool nftables
   prometheus python3 debhelper dpkg-dev lintian rpm
-  qemu-system-x86 busybox-static cpio
+  qemu-system-x86 busybox-static cpio xdp-tools
 "
 
 if [ "$(id -u)" -ne 0 ]; then

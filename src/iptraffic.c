@@ -161,9 +161,7 @@ static int held_num;
 static bool holding;
 
 static void log_libbpf(enum itr_log_level level, const char *msg) {
-  int prio = level == ITR_LOG_WARNING ? LOG_WARNING
-             : level == ITR_LOG_INFO  ? LOG_INFO
-                                      : LOG_DEBUG;
+  int prio = level == ITR_LOG_WARNING ? LOG_WARNING : LOG_DEBUG;
 
   if (holding && prio == LOG_WARNING) {
     if (held_num < HELD_MAX)
@@ -368,12 +366,42 @@ static void drop_other_ingress(const struct iface *ifc, bool using_tc) {
   if (using_tc)
     memset(&h.tc[ITR_TC_INGRESS], 0, sizeof(h.tc[ITR_TC_INGRESS]));
   else
-    h.xdp_prog = 0;
-  if ((h.xdp_prog || h.tc[ITR_TC_INGRESS].prog) &&
+    h.xdp_prog = h.xdp_dispatched = 0;
+  if ((h.xdp_prog || h.xdp_dispatched || h.tc[ITR_TC_INGRESS].prog) &&
       itr_detach_own(ifc->ifindex, &h) == 0)
     INFO(LOG_PREFIX "interface %s: detached the %s ingress program an "
                     "earlier start left",
          ifc->name, using_tc ? "XDP" : "tc");
+}
+
+/* Joins the libxdp dispatcher on the interface's XDP hook, if there is
+ * one. Returns 0, or why not (-ENOENT: no dispatcher there); a dispatcher
+ * that cannot be joined is one WARNING (an ERROR with IngressHook xdp,
+ * strict: nothing else will count ingress). */
+static int join_dispatcher(struct iface *ifc, bool strict) {
+  int err = itr_xdp_join_dispatcher(loader, ifc->ifindex, cfg.xdp_mode,
+                                    pins != NULL, &ifc->xdp);
+
+  if (err == 0 || err == -ENOENT)
+    return err;
+  if (err == -EOPNOTSUPP) {
+    char name[64] = "";
+    uint32_t id;
+
+    /* Built without libxdp: a dispatcher is known by its name only. */
+    itr_xdp_query(ifc->ifindex, &id, name, sizeof(name));
+    if (strcmp(name, "xdp_dispatcher") != 0)
+      return -ENOENT;
+  }
+  plugin_log(strict ? LOG_ERR : LOG_WARNING,
+             LOG_PREFIX "interface %s: the XDP hook holds a libxdp "
+                        "dispatcher, which the plugin could not join (%s)%s",
+             ifc->name,
+             err == -EOPNOTSUPP ? "this build has no libxdp"
+             : err == -EBUSY    ? "it runs in the other XDPMode"
+                                : STRERROR(-err),
+             strict ? "" : "; ingress is counted with tc instead");
+  return err;
 }
 
 /* Ingress: XDP, or tc where IngressHook says so or (auto) where another
@@ -389,6 +417,12 @@ static int attach_ingress(struct iface *ifc, bool quiet) {
                                 link_pin(ifc, PIN_XDP, pin, sizeof(pin)),
                                 &ifc->xdp);
     if (err == 0) {
+      drop_other_ingress(ifc, false);
+      return 0;
+    }
+    /* Another tool's libxdp dispatcher: run in it as one more program. */
+    if (err == -EBUSY &&
+        join_dispatcher(ifc, cfg.ingress_hook == ITR_INGRESS_XDP) == 0) {
       drop_other_ingress(ifc, false);
       return 0;
     }
@@ -443,7 +477,21 @@ static void log_attached(const struct iface *ifc) {
                        "multi-buffer XDP (Linux < 5.18): frames larger than "
                        "a page may not reach the program in native mode",
             ifc->name, ifc->xdp.mtu);
-  if (ifc->xdp.attached)
+  if (ifc->xdp.rejoined)
+    INFO(LOG_PREFIX "interface %s: replaced the program an earlier start "
+                    "left in the libxdp dispatcher (counting into other "
+                    "tables): frames between its removal and the new "
+                    "program's joining are not counted",
+         ifc->name);
+  if (ifc->xdp.dispatched)
+    n += snprintf(hooks + n, sizeof(hooks) - (size_t)n,
+                  "ingress with XDP in %s mode%s in a libxdp dispatcher of "
+                  "%d programs%s",
+                  ifc->xdp.native ? "native" : "generic",
+                  ifc->xdp.frags ? " (multi-buffer)" : "",
+                  ifc->xdp.dispatched_count,
+                  ifc->xdp.reused ? " (kept since the last start)" : "");
+  else if (ifc->xdp.attached)
     n += snprintf(
         hooks + n, sizeof(hooks) - (size_t)n, "ingress with XDP in %s mode%s%s",
         ifc->xdp.native ? "native" : "generic",
@@ -1107,8 +1155,8 @@ static bool configured_name(const char *name) {
 }
 
 /* What an earlier start attached to interfaces no longer configured goes:
- * their pinned links, and (before Linux 6.6) the clsact filters of the
- * plugin's programs. */
+ * their pinned links, its programs in libxdp dispatchers, and (before
+ * Linux 6.6) the clsact filters of the plugin's programs. */
 static void detach_unconfigured(uint32_t old_table) {
   struct if_nameindex *all = if_nameindex(), *i;
   uint32_t ids[2] = {itr_loader_table_id(loader), old_table};
@@ -1119,13 +1167,17 @@ static void detach_unconfigured(uint32_t old_table) {
 
     if (configured_name(i->if_name) ||
         itr_find_own((int)i->if_index, ids, 2, &h) != 0 ||
-        (!h.tc[ITR_TC_EGRESS].prog && !h.tc[ITR_TC_INGRESS].prog))
+        (!h.tc[ITR_TC_EGRESS].prog && !h.tc[ITR_TC_INGRESS].prog &&
+         !h.xdp_dispatched))
       continue;
     h.xdp_prog = 0; /* links went with their pins */
     if (itr_detach_own((int)i->if_index, &h) == 0)
       INFO(LOG_PREFIX "interface %s is no longer configured: detached the "
-                      "clsact filters an earlier start left",
-           i->if_name);
+                      "%s an earlier start left",
+           i->if_name,
+           h.xdp_dispatched ? "program in the libxdp dispatcher and "
+                              "the clsact filters"
+                            : "clsact filters");
   }
   if (all)
     if_freenameindex(all);

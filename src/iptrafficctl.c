@@ -149,7 +149,7 @@ static size_t interfaces_of(struct itr_table *t, uint32_t *out, size_t max) {
 
 /* Whether any of the plugin's programs is on a hook. */
 static bool attached(const struct itr_own_hooks *h) {
-  bool any = h->xdp_prog != 0;
+  bool any = h->xdp_prog != 0 || h->xdp_dispatched != 0;
 
   for (int dir = 0; dir < ITR_TC_DIRS; dir++)
     any |= h->tc[dir].tcx_prog || h->tc[dir].prog;
@@ -200,6 +200,9 @@ static int status(struct itr_pins *p, const struct iptraffic_meta *m,
       if (h.xdp_prog)
         printf(" ingress XDP %s (program %u)", xdp_mode_name(h.xdp_mode),
                h.xdp_prog);
+      if (h.xdp_dispatched)
+        printf(" ingress XDP in a libxdp dispatcher (program %u)",
+               h.xdp_dispatched);
       for (int dir = ITR_TC_INGRESS; dir >= ITR_TC_EGRESS; dir--) {
         const struct itr_own_tc *tc = &h.tc[dir];
         const char *side = dir == ITR_TC_INGRESS ? "ingress" : "egress";
@@ -224,7 +227,7 @@ static int status(struct itr_pins *p, const struct iptraffic_meta *m,
 
 static void print_libbpf(enum itr_log_level level, const char *msg) {
   if (level != ITR_LOG_DEBUG)
-    fprintf(stderr, PROG ": libbpf: %s\n", msg);
+    fprintf(stderr, PROG ": %s\n", msg);
 }
 
 /* The interfaces whose keys are in t, for the size of the hot table: at
@@ -331,7 +334,6 @@ static int migrate(struct itr_pins *p, const struct iptraffic_meta *m,
   if (opts.ipv6 < not_ipv4(itr_pins_stash_table(st)))
     opts.ipv6 = (uint32_t)not_ipv4(itr_pins_stash_table(st));
   opts.interfaces = interfaces_in(itr_pins_stash_table(st));
-  itr_loader_set_print(print_libbpf);
   err = itr_loader_open_config(&l, &opts, &cfg);
   if (err) {
     itr_pins_stash_free(st);
@@ -392,7 +394,7 @@ static int remove_all(struct itr_pins *p, bool in_use) {
      * until then its program looks attached (EBUSY). */
     for (int tries = 0;; tries++) {
       if (itr_find_own((int)i->if_index, &id, 1, &h) != 0 ||
-          (!h.xdp_prog && !h.tc[ITR_TC_EGRESS].prog &&
+          (!h.xdp_prog && !h.xdp_dispatched && !h.tc[ITR_TC_EGRESS].prog &&
            !h.tc[ITR_TC_INGRESS].prog)) {
         err = 1;
         break;
@@ -429,6 +431,7 @@ int main(int argc, char **argv) {
   bool json = false, in_use;
   int c, err, rc;
 
+  itr_loader_set_print(print_libbpf);
   while ((c = getopt_long(argc, argv, "p:jh", opts, NULL)) != -1) {
     if (c == 'p') {
       dir = optarg;

@@ -21,6 +21,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
+#include "dispatcher.h"
 #include "iptraffic.h"
 #include "loader.h"
 #include "iptraffic.skel.h"
@@ -62,6 +63,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 void itr_loader_set_print(itr_print_fn fn) {
   print_fn = fn;
   libbpf_set_print(fn ? libbpf_print : NULL);
+  itr_dispatcher_set_print(fn);
 }
 
 /* Fills the network trie from the <Network> blocks. */
@@ -349,7 +351,9 @@ int itr_xdp_detach(struct itr_xdp_attachment *a) {
 
   if (!a->attached)
     return 0;
-  if (a->link_fd >= 0) {
+  if (a->dispatched) {
+    err = itr_dispatcher_leave(a->ifindex, a->dispatched_prog);
+  } else if (a->link_fd >= 0) {
     close(a->link_fd);
     a->link_fd = -1;
   } else {
@@ -423,6 +427,10 @@ int itr_xdp_attach_pinned(struct itr_loader *l, int ifindex,
 }
 
 int itr_xdp_release(struct itr_xdp_attachment *a) {
+  if (a->attached && a->dispatched && a->keep) {
+    a->attached = false; /* it runs on in the dispatcher */
+    return 0;
+  }
   if (a->attached && a->link_fd >= 0) {
     close(a->link_fd); /* a pinned link stays */
     a->link_fd = -1;
@@ -605,6 +613,132 @@ static int own_ids(const struct itr_loader *l, uint32_t *ids) {
   for (int k = 0; k < l->own_maps_num; k++)
     ids[n++] = l->own_maps[k];
   return n;
+}
+
+/* --- Joining a libxdp dispatcher ---------------------------------------- */
+
+#define ITR_DISPATCHED_MAX 16 /* more than libxdp's 10 programs */
+
+/* This plugin's program in the dispatcher on ifindex: the first that uses
+ * one of the n maps of ids, 0 if none. */
+static uint32_t dispatched(int ifindex, const uint32_t *ids, int n) {
+  uint32_t progs[ITR_DISPATCHED_MAX];
+  bool native;
+  int count =
+      itr_dispatcher_programs(ifindex, progs, ITR_DISPATCHED_MAX, &native);
+
+  for (int i = 0; i < count && i < ITR_DISPATCHED_MAX; i++)
+    if (prog_uses_maps(progs[i], ids, n))
+      return progs[i];
+  return 0;
+}
+
+/* Whether program prog_id runs in the dispatcher on ifindex. */
+static bool in_dispatcher(int ifindex, uint32_t prog_id) {
+  uint32_t progs[ITR_DISPATCHED_MAX];
+  bool native;
+  int count =
+      itr_dispatcher_programs(ifindex, progs, ITR_DISPATCHED_MAX, &native);
+
+  for (int i = 0; i < count && i < ITR_DISPATCHED_MAX; i++)
+    if (progs[i] == prog_id)
+      return true;
+  return false;
+}
+
+/* A second copy of the BPF object, not loaded, with l's maps in place of
+ * its own and only prog_name to load: libxdp loads it to run inside the
+ * dispatcher. */
+static struct bpf_object *object_for_dispatcher(const struct itr_loader *l,
+                                                const char *prog_name) {
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "iptraffic");
+  struct bpf_object *obj;
+  struct bpf_program *p;
+  struct bpf_map *m;
+  size_t size;
+  const void *elf = iptraffic_bpf__elf_bytes(&size);
+  int err = 0;
+
+  obj = bpf_object__open_mem(elf, size, &opts);
+  if (!obj)
+    return NULL;
+  bpf_object__for_each_map(m, obj) {
+    const struct bpf_map *own =
+        bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(m));
+
+    err = own ? bpf_map__reuse_fd(m, bpf_map__fd(own)) : -ENOENT;
+    if (err)
+      break;
+  }
+  bpf_object__for_each_program(p, obj) {
+    if (!err)
+      err = bpf_program__set_autoload(
+          p, strcmp(bpf_program__name(p), prog_name) == 0);
+  }
+  if (err) {
+    bpf_object__close(obj);
+    errno = -err;
+    return NULL;
+  }
+  return obj;
+}
+
+int itr_xdp_join_dispatcher(struct itr_loader *l, int ifindex,
+                            enum itr_xdp_mode mode, bool keep,
+                            struct itr_xdp_attachment *a) {
+  uint32_t ids[1 + ITR_OWN_MAPS], progs[ITR_DISPATCHED_MAX], old;
+  const char *name;
+  struct bpf_object *obj;
+  bool native;
+  int count, err;
+
+  if (!itr_dispatcher_built())
+    return -EOPNOTSUPP;
+  memset(a, 0, sizeof(*a));
+  a->ifindex = ifindex;
+  a->link_fd = -1;
+  a->prog_fd = -1;
+  a->keep = keep;
+  a->mtu = interface_mtu(ifindex);
+  if (a->mtu < 0)
+    return a->mtu;
+  count = itr_dispatcher_programs(ifindex, progs, ITR_DISPATCHED_MAX, &native);
+  if (count <= 0)
+    return -ENOENT;
+  if ((mode == ITR_XDP_NATIVE && !native) ||
+      (mode == ITR_XDP_GENERIC && native))
+    return -EBUSY;
+  a->native = native;
+  a->frags = l->has_frags && a->mtu > ITR_XDP_FRAGS_MTU;
+  /* Kept from the last start, counting into these very tables. */
+  ids[0] = itr_loader_table_id(l);
+  a->dispatched_prog = dispatched(ifindex, ids, 1);
+  if (a->dispatched_prog) {
+    a->dispatched = a->attached = a->reused = true;
+    a->dispatched_count = count;
+    return 0;
+  }
+  /* An earlier start's, counting into tables now carried over. */
+  old = dispatched(ifindex, l->own_maps, l->own_maps_num);
+  if (old) {
+    err = itr_dispatcher_leave(ifindex, old);
+    if (err)
+      return err;
+    a->rejoined = true;
+    count--;
+  }
+  name = a->frags ? "iptraffic_xdp_frags" : "iptraffic_xdp";
+  obj = object_for_dispatcher(l, name);
+  if (!obj)
+    return -errno;
+  err = itr_dispatcher_join(ifindex, obj, name, a->frags, &a->dispatched_prog,
+                            &a->native);
+  bpf_object__close(obj);
+  if (err)
+    return err;
+  a->dispatched = a->attached = true;
+  a->dispatched_count = count + 1;
+  return 0;
 }
 
 /* The first clsact filter of a hook whose program uses one of the n maps
@@ -793,6 +927,8 @@ bool itr_xdp_in_place(const struct itr_xdp_attachment *a) {
 
   if (!a->attached)
     return false;
+  if (a->dispatched)
+    return in_dispatcher(a->ifindex, a->dispatched_prog);
   if (a->link_fd >= 0)
     return link_on(a->link_fd, a->ifindex);
   if (bpf_xdp_query(a->ifindex, 0, &q) < 0)
@@ -838,6 +974,7 @@ int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
       out->xdp_mode = xq.attach_mode;
     }
   }
+  out->xdp_dispatched = dispatched(ifindex, map_ids, n);
   for (int dir = 0; dir < ITR_TC_DIRS; dir++) {
     uint32_t ids[8];
     LIBBPF_OPTS(bpf_prog_query_opts, tq, .prog_ids = ids, .prog_cnt = 8);
@@ -859,6 +996,12 @@ int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
 
 int itr_detach_own(int ifindex, const struct itr_own_hooks *h) {
   int err = 0;
+
+  if (h->xdp_dispatched) {
+    err = itr_dispatcher_leave(ifindex, h->xdp_dispatched);
+    if (err)
+      return err;
+  }
 
   if (h->xdp_prog) {
     int fd = bpf_prog_get_fd_by_id(h->xdp_prog);

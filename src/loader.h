@@ -11,18 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "logfn.h"
 #include "plugin_config.h"
 
-enum itr_log_level {
-  ITR_LOG_DEBUG,
-  ITR_LOG_INFO,
-  ITR_LOG_WARNING,
-};
-
-typedef void (*itr_print_fn)(enum itr_log_level level, const char *msg);
-
-/* Routes libbpf's messages (one line each, no trailing newline) to fn;
- * libbpf's info messages arrive as ITR_LOG_DEBUG. */
+/* Routes libbpf's and libxdp's messages to fn. */
 void itr_loader_set_print(itr_print_fn fn);
 
 struct itr_loader;
@@ -124,7 +116,14 @@ struct itr_xdp_attachment {
   int native_err;    /* auto mode: why native mode failed (0 if it did not) */
   bool used_netlink; /* the kernel has no XDP links (before 5.9) */
   bool reused;       /* a link pinned by an earlier start, updated to this
-                        program: it never stopped counting */
+                        program, or this plugin's program kept in a
+                        dispatcher: it never stopped counting */
+  bool dispatched;   /* runs in another tool's libxdp dispatcher */
+  bool keep;         /* dispatched: stays there when let go of */
+  bool rejoined;     /* dispatched: an earlier start's program, counting
+                        into other tables, was replaced (not atomically) */
+  uint32_t dispatched_prog; /* its id there */
+  int dispatched_count;     /* programs in the dispatcher, this one too */
 };
 
 /* Attaches the XDP program to ifindex in the given mode; in auto mode tries
@@ -150,6 +149,17 @@ int itr_xdp_attach_pinned(struct itr_loader *l, int ifindex,
 /* Lets go of an attachment without detaching what is pinned: a pinned
  * link stays attached; anything else is detached. */
 int itr_xdp_release(struct itr_xdp_attachment *a);
+
+/* Joins the libxdp dispatcher on ifindex's XDP hook (see dispatcher.h),
+ * in its mode when mode allows it (else -EBUSY); keep: the program stays
+ * in the dispatcher when collectd stops (PinPath). This plugin's program
+ * already there, counting into l's tables, is kept as it is; one of an
+ * earlier start's tables is replaced: removed, then the new one added, so
+ * that no frame is counted twice (those in between are not counted).
+ * -ENOENT when the hook holds no dispatcher, -EOPNOTSUPP without libxdp. */
+int itr_xdp_join_dispatcher(struct itr_loader *l, int ifindex,
+                            enum itr_xdp_mode mode, bool keep,
+                            struct itr_xdp_attachment *a);
 
 /* The XDP program attached to ifindex: its id (0 if none) and name. */
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len);
@@ -219,16 +229,17 @@ struct itr_own_tc {
   uint32_t priority;
 };
 struct itr_own_hooks {
-  uint32_t xdp_prog; /* XDP program */
-  uint8_t xdp_mode;  /* XDP_ATTACHED_* */
+  uint32_t xdp_prog;       /* XDP program */
+  uint8_t xdp_mode;        /* XDP_ATTACHED_* */
+  uint32_t xdp_dispatched; /* XDP program in a libxdp dispatcher */
   struct itr_own_tc tc[ITR_TC_DIRS];
 };
 int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
                  struct itr_own_hooks *out);
 
-/* Detaches the XDP program attached through netlink and the clsact
- * filters of h; -EBUSY when the XDP program is held by a link (a collectd
- * that still runs). */
+/* Detaches the XDP program attached through netlink or in a dispatcher
+ * and the clsact filters of h; -EBUSY when the XDP program is held by a
+ * link (a collectd that still runs). */
 int itr_detach_own(int ifindex, const struct itr_own_hooks *h);
 
 #endif /* ITR_LOADER_H */

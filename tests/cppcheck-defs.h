@@ -3,3 +3,6 @@
 #define LIBBPF_OPTS(TYPE, NAME, ...) struct TYPE NAME = {__VA_ARGS__}
 /* Section attribute of BPF programs (bpf/bpf_helpers.h). */
 #define SEC(name)
+/* libxdp's options (xdp/libxdp.h); the sources are checked as built with
+ * libxdp (-DHAVE_LIBXDP), as CI builds them. */
+#define DECLARE_LIBXDP_OPTS(TYPE, NAME, ...) struct TYPE NAME = {__VA_ARGS__}

@@ -30,7 +30,7 @@ clang-format --dry-run -Werror $files
 
 step "static analysis (cppcheck)"
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-  --inline-suppr --std=c11 -D__x86_64__ -Ibpf -Isrc -Itests/lib \
+  --inline-suppr --std=c11 -D__x86_64__ -DHAVE_LIBXDP -Ibpf -Isrc -Itests/lib \
   --include=tests/cppcheck-defs.h \
   --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf tests/kernel \
   bench

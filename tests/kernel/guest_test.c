@@ -48,6 +48,7 @@
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 
+#include "dispatcher.h"
 #include "frames.h"
 #include "hot.h"
 #include "loader.h"
@@ -923,7 +924,8 @@ static void send_jumbo(struct live *lv, int cpu) {
   send_case(lv, &c, cpu);
 }
 
-/* At MTU 9000 a veth takes only multi-buffer (xdp.frags) XDP programs. */
+/* At MTU 9000 a veth takes only multi-buffer (xdp.frags) XDP programs.
+ * The pair is back at MTU 1500 afterwards. */
 static void test_jumbo(const char *send_if, const char *recv_if,
                        const struct features *f) {
   struct live lv;
@@ -952,6 +954,8 @@ static void test_jumbo(const char *send_if, const char *recv_if,
   send_from_each_cpu(&lv, send_jumbo);
   check_table(&lv, 1);
   live_close(&lv);
+  if (set_mtu(send_if, 1500) || set_mtu(recv_if, 1500))
+    die("setting MTU 1500 again", errno);
 }
 
 /* A collectd killed with its tables pinned: before tcx (6.6) its egress
@@ -1042,12 +1046,202 @@ static void test_restart(const char *send_if) {
     die("removing the pins' BPF filesystem", errno);
 }
 
+/* --- Another tool's libxdp dispatcher ---------------------------------------
+ */
+
+/* Counters of key in the loader's shared tables, straight from the
+ * kernel (zero if the key is not there). */
+static struct iptraffic_value shared_value(struct itr_loader *l,
+                                           const struct iptraffic_key *key) {
+  struct iptraffic_value v = {0};
+  struct iptraffic_key4 k4;
+  struct itr_maps m;
+
+  itr_loader_maps(l, &m);
+  if (key->kind == IPTRAFFIC_KIND_IPV4 && itr_key4_encode(key, &k4) == 0)
+    bpf_map_lookup_elem(m.addr4, &k4, &v);
+  return v;
+}
+
+/* The value of the one-element array map named name that program prog_id
+ * uses (xdp_pass.bpf.o's "xdp_pass_seen"), or UINT64_MAX. */
+static uint64_t prog_counter(uint32_t prog_id, const char *name) {
+  struct bpf_prog_info pi;
+  uint32_t maps[8] = {0}, len = sizeof(pi), zero = 0;
+  uint64_t value = UINT64_MAX;
+  int fd = bpf_prog_get_fd_by_id(prog_id);
+
+  if (fd < 0)
+    return value;
+  memset(&pi, 0, sizeof(pi));
+  pi.nr_map_ids = 8;
+  pi.map_ids = (uint64_t)(unsigned long)maps;
+  if (bpf_obj_get_info_by_fd(fd, &pi, &len) == 0)
+    for (uint32_t i = 0; i < pi.nr_map_ids && i < 8; i++) {
+      struct bpf_map_info mi;
+      uint32_t mlen = sizeof(mi);
+      int mfd = bpf_map_get_fd_by_id(maps[i]);
+
+      memset(&mi, 0, sizeof(mi));
+      if (mfd >= 0 && bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 &&
+          strcmp(mi.name, name) == 0)
+        bpf_map_lookup_elem(mfd, &zero, &value);
+      if (mfd >= 0)
+        close(mfd);
+    }
+  close(fd);
+  return value;
+}
+
+/* Sends n frames of cases[0] and waits until the program of l counted
+ * them as sent by their source (want: the total by then) and the other
+ * program saw them too (*other_want: its total). */
+static void send_dispatched(struct sender *s, struct itr_loader *l,
+                            uint32_t ifindex, uint32_t other, uint64_t n,
+                            uint64_t want, uint64_t other_want,
+                            const char *what) {
+  const struct timespec tick = {.tv_sec = 0, .tv_nsec = 10000000};
+  uint8_t frame[256];
+  size_t len = build(cases[0].what, &cases[0].spec, frame, sizeof(frame));
+  struct iptraffic_key src = addr_key(ifindex, cases[0].spec.src);
+  struct iptraffic_value v = {0};
+  uint64_t seen = 0;
+
+  for (uint64_t i = 0; i < n; i++)
+    send_frame(s, frame, len);
+  for (int ms = 0; ms < WAIT_MS; ms += 10) {
+    v = shared_value(l, &src);
+    seen = prog_counter(other, "xdp_pass_seen");
+    if (v.tx_packets >= want && seen >= other_want)
+      break;
+    nanosleep(&tick, NULL);
+  }
+  usleep(50000);
+  v = shared_value(l, &src);
+  seen = prog_counter(other, "xdp_pass_seen");
+  EXPECT(v.tx_packets == want && v.tx_bytes == want * len,
+         "dispatcher, %s: %s sent %llu packets, %llu bytes; want %llu, %llu",
+         what, key_text(&src), (unsigned long long)v.tx_packets,
+         (unsigned long long)v.tx_bytes, (unsigned long long)want,
+         (unsigned long long)(want * len));
+  EXPECT(seen == other_want,
+         "dispatcher, %s: the other program saw %llu frames, want %llu", what,
+         (unsigned long long)seen, (unsigned long long)other_want);
+}
+
+/* init.sh has loaded tests/e2e/xdp_pass.bpf.o on RECV_IF with xdp-loader,
+ * which put a libxdp dispatcher there. The plugin joins it as one more
+ * program and counts exactly, and the other program keeps seeing every
+ * frame; joining again with the same tables keeps the program as it is,
+ * with the tables of a new start replaces it; leaving takes out only the
+ * plugin's program. */
+static void test_dispatcher(const char *send_if, const char *recv_if) {
+  uint32_t ifindex = if_nametoindex(recv_if), progs[16], other, table;
+  struct itr_xdp_attachment a, again, b;
+  struct itr_own_hooks h;
+  struct itr_loader *l, *l2;
+  struct iptraffic_key src;
+  struct sender s;
+  uint64_t seen0;
+  bool native;
+  int n, err;
+
+  if (!itr_dispatcher_built())
+    die("the plugin was built without libxdp (configure: libxdp-dev)",
+        EOPNOTSUPP);
+  n = itr_dispatcher_programs((int)ifindex, progs, 16, &native);
+  if (n != 1)
+    die("xdp-loader's dispatcher with one program on RECV_IF",
+        n < 0 ? n : ENOENT);
+  other = progs[0];
+  src = addr_key(ifindex, cases[0].spec.src);
+  seen0 = prog_counter(other, "xdp_pass_seen");
+  if (seen0 == UINT64_MAX)
+    die("the map of xdp-loader's program", ENOENT);
+  printf("feature: libxdp dispatcher on %s (%s mode): joinable\n", recv_if,
+         native ? "native" : "generic");
+  sender_open(&s, (int)if_nametoindex(send_if));
+  pin_cpu(0);
+
+  err = itr_loader_open(&l, CAPACITY);
+  if (err)
+    die("loading the BPF programs", err);
+  /* Native XDP asked for, as xdp-loader -m native put the dispatcher. */
+  err = itr_xdp_join_dispatcher(l, (int)ifindex, ITR_XDP_NATIVE, true, &a);
+  if (err)
+    die("joining the dispatcher", err);
+  EXPECT(a.dispatched && a.native && !a.reused && !a.rejoined &&
+             a.dispatched_count == 2,
+         "dispatcher: joined as dispatched %d native %d reused %d, %d "
+         "programs",
+         a.dispatched, a.native, a.reused, a.dispatched_count);
+  n = itr_dispatcher_programs((int)ifindex, progs, 16, &native);
+  EXPECT(n == 2 && progs[0] == a.dispatched_prog,
+         "dispatcher: %d programs, the first %u, want 2 with the plugin's "
+         "(%u) first",
+         n, progs[0], a.dispatched_prog);
+  send_dispatched(&s, l, ifindex, other, 7, 7, seen0 + 7, "joined");
+  table = itr_loader_table_id(l);
+  EXPECT(itr_find_own((int)ifindex, &table, 1, &h) == 0 &&
+             h.xdp_dispatched == a.dispatched_prog && !h.xdp_prog,
+         "dispatcher: itr_find_own found %u in the dispatcher, want %u",
+         h.xdp_dispatched, a.dispatched_prog);
+
+  /* A restart with the same tables: the program stays, never stopping. */
+  EXPECT(itr_xdp_release(&a) == 0, "dispatcher: letting go");
+  err = itr_xdp_join_dispatcher(l, (int)ifindex, ITR_XDP_AUTO, true, &again);
+  EXPECT(
+      err == 0 && again.reused && again.dispatched_prog == a.dispatched_prog &&
+          again.dispatched_count == 2,
+      "dispatcher: joining again with the same tables: %s, reused %d, "
+      "program %u (was %u)",
+      strerror(-err), again.reused, again.dispatched_prog, a.dispatched_prog);
+  send_dispatched(&s, l, ifindex, other, 3, 10, seen0 + 10, "kept");
+
+  /* A start with new tables, the old ones its own: the old program goes. */
+  err = itr_loader_open(&l2, CAPACITY);
+  if (err)
+    die("loading the BPF programs again", err);
+  itr_loader_own(l2, table);
+  err = itr_xdp_join_dispatcher(l2, (int)ifindex, ITR_XDP_AUTO, true, &b);
+  EXPECT(err == 0 && b.rejoined && b.dispatched_count == 2 &&
+             b.dispatched_prog != a.dispatched_prog,
+         "dispatcher: joining with new tables: %s, rejoined %d, %d programs",
+         strerror(-err), b.rejoined, b.dispatched_count);
+  n = itr_dispatcher_programs((int)ifindex, progs, 16, &native);
+  EXPECT(n == 2, "dispatcher: %d programs after the replacement, want 2", n);
+  send_dispatched(&s, l2, ifindex, other, 4, 4, seen0 + 14, "replaced");
+  EXPECT(shared_value(l, &src).tx_packets == 10 &&
+             itr_find_own((int)ifindex, &table, 1, &h) == 0 &&
+             h.xdp_dispatched == 0,
+         "dispatcher: the replaced program is still there (%u), or counts",
+         h.xdp_dispatched);
+
+  /* Leaving: only the plugin's program goes; the other one counts on. */
+  err = itr_xdp_detach(&b);
+  EXPECT(err == 0, "dispatcher: leaving: %s", strerror(-err));
+  n = itr_dispatcher_programs((int)ifindex, progs, 16, &native);
+  EXPECT(n == 1 && progs[0] == other,
+         "dispatcher: %d programs after leaving, want xdp-loader's only", n);
+  send_dispatched(&s, l2, ifindex, other, 2, 4, seen0 + 16, "left");
+
+  itr_loader_close(l2);
+  itr_loader_close(l);
+  close(s.fd);
+}
+
 int main(int argc, char **argv) {
   struct features f;
   struct utsname u;
 
+  if (argc == 4 && strcmp(argv[1], "--dispatcher") == 0) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    test_dispatcher(argv[2], argv[3]);
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+  }
   if (argc != 3) {
-    fprintf(stderr, "usage: guest_test SEND_IF RECV_IF\n");
+    fprintf(stderr, "usage: guest_test [--dispatcher] SEND_IF RECV_IF\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);

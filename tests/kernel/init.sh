@@ -8,7 +8,10 @@
 # Mounts the pseudo file systems, turns IPv6 off (so that the kernel's own
 # neighbour and router traffic stays out of the counters), loads the
 # modules, makes a veth pair, runs the BPF program tests (tests/bpf/test_xdp)
-# and the live veth test (guest_test), prints one result line per program
+# and the live veth test (guest_test), then the dispatcher tests (guest_test
+# --dispatcher and collectd.sh, after xdp-loader loaded another program on
+# vb), prints one
+# result line per program
 # and a closing "ITR-KERNEL-RESULT: PASS" or "... FAIL", and powers off.
 
 PATH=/bin
@@ -19,6 +22,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t bpf bpf /sys/fs/bpf
+mkdir -p /run # xdp-loader's lock file
 
 read -r up _ </proc/uptime
 echo "ITR-KERNEL: booted in ${up} s"
@@ -60,6 +64,18 @@ run() {
 
 run test_xdp /test_xdp
 run guest_test /guest_test va vb
+
+# Another tool's XDP program on vb through libxdp: xdp-loader puts a
+# dispatcher there, which the plugin joins as one more program.
+if /xdp-loader load -m native vb /xdp_pass.bpf.o; then
+  /xdp-loader status vb
+  run dispatcher /guest_test --dispatcher va vb
+  run collectd /bin/sh /collectd.sh va vb
+  /xdp-loader status vb
+  /xdp-loader unload vb --all || fail "xdp-loader unload vb --all"
+else
+  fail "xdp-loader load -m native vb /xdp_pass.bpf.o"
+fi
 
 read -r up _ </proc/uptime
 echo "ITR-KERNEL: tests done at ${up} s"

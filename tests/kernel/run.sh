@@ -5,7 +5,10 @@
 # program tests (tests/bpf/test_xdp) and the live veth test
 # (tests/kernel/guest_test: native XDP and the tc egress program on a veth
 # pair, crafted frames from each CPU, exact counts read through the
-# plugin's reader). See init.sh for the guest side.
+# plugin's reader), then joins a libxdp dispatcher that xdp-tools'
+# xdp-loader put there (the build machine may refuse the freplace
+# programs a dispatcher needs; this kernel runs them). See init.sh for the
+# guest side.
 #
 # The kernel package is the one linux-image-cloud-amd64 depends on in the
 # apt lists (no ABI is pinned), fetched with apt-get download; vmlinuz, its
@@ -32,7 +35,18 @@ flavour=cloud-amd64
 modules="drivers/net/veth.ko net/sched/sch_ingress.ko net/sched/cls_bpf.ko"
 test_xdp=$top_builddir/tests/bpf/test_xdp
 guest_test=$top_builddir/tests/kernel/guest_test
+xdp_pass=$top_builddir/tests/e2e/xdp_pass.bpf.o
+sendframes=$top_builddir/tests/e2e/sendframes
+ctl=$top_builddir/iptrafficctl
+plugin=$top_builddir/.libs/iptraffic.so
+collectd=/usr/sbin/collectd
+collectd_plugins=/usr/lib/collectd
+types_db=/usr/share/collectd/types.db
 busybox=/bin/busybox
+# Another tool's libxdp dispatcher in the guest: xdp-tools' xdp-loader,
+# and the dispatcher object libxdp loads.
+xdp_loader=$(command -v xdp-loader || echo /usr/sbin/xdp-loader)
+dispatcher_obj=$(dpkg -L libxdp1 2>/dev/null | grep '/xdp-dispatcher\.o$' | head -n 1)
 
 tmp=
 qemu_pid=
@@ -83,7 +97,16 @@ fi
 for tool in cpio gzip apt-get apt-cache dpkg-deb tar ldd awk; do
   command -v "$tool" >/dev/null || missing "$tool not found"
 done
-for prog in "$test_xdp" "$guest_test"; do
+grep -q '^#define HAVE_LIBXDP 1' "$top_builddir/itr_config.h" 2>/dev/null ||
+  missing "the plugin was built without libxdp (package libxdp-dev; configure again)"
+[ -x "$xdp_loader" ] || missing "xdp-loader not found (package xdp-tools)"
+[ -n "$dispatcher_obj" ] && [ -r "$dispatcher_obj" ] ||
+  missing "libxdp's xdp-dispatcher.o not found (package libxdp1)"
+[ -r "$xdp_pass" ] || fail "$xdp_pass not built (make check builds it)"
+[ -x "$collectd" ] && [ -r "$collectd_plugins/csv.so" ] && [ -r "$types_db" ] ||
+  missing "collectd not found (package collectd-core)"
+[ -r "$plugin" ] || fail "$plugin not built (run make)"
+for prog in "$test_xdp" "$guest_test" "$sendframes" "$ctl"; do
   [ -x "$prog" ] || fail "$prog not built (make check builds it)"
   [ "$(head -c 2 "$prog")" != "#!" ] ||
     fail "$prog is a libtool wrapper script, not the program"
@@ -148,15 +171,32 @@ ln -s busybox "$root/bin/sh" # /init's interpreter; init.sh adds the rest
 cp "$top_srcdir/tests/kernel/init.sh" "$root/init"
 chmod 755 "$root/init"
 cp "$kdir"/modules/*.ko "$root/modules/"
-for prog in "$test_xdp" "$guest_test"; do
-  cp "$prog" "$root/"
-  # The shared libraries, at the paths the dynamic loader looks in.
-  for lib in $(ldd "$prog" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
-                                   $1 ~ /^\// { print $1 }'); do
+cp "$xdp_pass" "$root/"
+mkdir -p "$root$(dirname "$dispatcher_obj")"
+cp "$dispatcher_obj" "$root$dispatcher_obj"
+# A program or plugin at path in the guest, with its shared libraries at
+# the paths the dynamic loader looks in.
+add() { # file path
+  mkdir -p "$root$(dirname "$2")"
+  cp -L "$1" "$root$2"
+  for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+                               $1 ~ /^\// { print $1 }'); do
+    [ -e "$root$lib" ] && continue
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
+}
+for prog in "$test_xdp" "$guest_test" "$xdp_loader" "$sendframes" "$ctl"; do
+  add "$prog" "/$(basename "$prog")"
 done
+# collectd with the built plugin (tests/kernel/collectd.sh).
+add "$collectd" /usr/sbin/collectd
+for p in logfile csv; do
+  add "$collectd_plugins/$p.so" "/usr/lib/collectd/$p.so"
+done
+add "$plugin" /usr/lib/collectd/iptraffic.so
+add "$types_db" /usr/share/collectd/types.db
+cp "$top_srcdir/tests/kernel/collectd.sh" "$root/collectd.sh"
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$tmp/initrd.gz"
 log "initramfs built in $(since "$initrd_start") s ($(du -k "$tmp/initrd.gz" | cut -f1) KiB)"
 

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+#include "itr_config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dispatcher.h"
+
+#ifdef HAVE_LIBXDP
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+static itr_print_fn print_fn;
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt,
+                        va_list ap) {
+  char msg[512];
+  size_t n;
+
+  if (!print_fn)
+    return 0;
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  n = strlen(msg);
+  while (n > 0 && msg[n - 1] == '\n')
+    msg[--n] = '\0';
+  if (n > 0)
+    print_fn(level == LIBXDP_WARN ? ITR_LOG_WARNING : ITR_LOG_DEBUG, msg);
+  return 0;
+}
+
+bool itr_dispatcher_built(void) {
+  return true;
+}
+
+void itr_dispatcher_set_print(itr_print_fn fn) {
+  print_fn = fn;
+  libxdp_set_print(fn ? libxdp_print : NULL);
+}
+
+/* The dispatcher on ifindex, or NULL: none there (the hook free, or a
+ * single program that is not a dispatcher: libxdp calls that legacy). */
+static struct xdp_multiprog *dispatcher_of(int ifindex) {
+  struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+
+  if (libxdp_get_error(mp) || !mp)
+    return NULL;
+  if (xdp_multiprog__is_legacy(mp) || !xdp_multiprog__main_prog(mp)) {
+    xdp_multiprog__close(mp);
+    return NULL;
+  }
+  return mp;
+}
+
+int itr_dispatcher_programs(int ifindex, uint32_t *ids, int max, bool *native) {
+  struct xdp_multiprog *mp = dispatcher_of(ifindex);
+  struct xdp_program *p = NULL;
+  int n = 0;
+
+  *native = false;
+  if (!mp)
+    return 0;
+  *native = xdp_multiprog__attach_mode(mp) == XDP_MODE_NATIVE;
+  while ((p = xdp_multiprog__next_prog(p, mp)) != NULL) {
+    if (n < max)
+      ids[n] = xdp_program__id(p);
+    n++;
+  }
+  xdp_multiprog__close(mp);
+  return n;
+}
+
+int itr_dispatcher_join(int ifindex, struct bpf_object *obj,
+                        const char *prog_name, bool frags, uint32_t *prog_id,
+                        bool *native) {
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj,
+                      .prog_name = prog_name);
+  struct xdp_multiprog *mp = dispatcher_of(ifindex);
+  enum xdp_attach_mode mode;
+  struct xdp_program *prog;
+  int err;
+
+  if (!mp)
+    return -ENOENT;
+  mode = xdp_multiprog__attach_mode(mp);
+  xdp_multiprog__close(mp);
+  prog = xdp_program__create(&opts);
+  err = (int)libxdp_get_error(prog);
+  if (err)
+    return err;
+  err = xdp_program__set_run_prio(prog, ITR_DISPATCHER_RUN_PRIO);
+  if (!err)
+    err = xdp_program__set_xdp_frags_support(prog, frags);
+  /* Chain calls on XDP_PASS (libxdp's default): the programs after this
+   * one see every frame. */
+  if (!err)
+    err = xdp_program__attach(prog, ifindex, mode, 0);
+  if (!err) {
+    *prog_id = xdp_program__id(prog);
+    *native = mode == XDP_MODE_NATIVE;
+  }
+  /* The program stays in the dispatcher, held by the link libxdp pinned
+   * there; the object stays the caller's. */
+  xdp_program__close(prog);
+  return err;
+}
+
+int itr_dispatcher_leave(int ifindex, uint32_t prog_id) {
+  struct xdp_multiprog *mp = dispatcher_of(ifindex);
+  struct xdp_program *p = NULL;
+  int err = 0;
+
+  if (!mp)
+    return 0;
+  while ((p = xdp_multiprog__next_prog(p, mp)) != NULL)
+    if (xdp_program__id(p) == prog_id) {
+      err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+      break;
+    }
+  xdp_multiprog__close(mp);
+  return err == -ENOENT ? 0 : err;
+}
+
+#else /* !HAVE_LIBXDP */
+
+bool itr_dispatcher_built(void) {
+  return false;
+}
+
+void itr_dispatcher_set_print(itr_print_fn fn) {
+  (void)fn;
+}
+
+int itr_dispatcher_programs(int ifindex, uint32_t *ids, int max, bool *native) {
+  (void)ifindex, (void)ids, (void)max;
+  *native = false;
+  return 0;
+}
+
+int itr_dispatcher_join(int ifindex, struct bpf_object *obj,
+                        const char *prog_name, bool frags, uint32_t *prog_id,
+                        bool *native) {
+  (void)ifindex, (void)obj, (void)prog_name, (void)frags, (void)prog_id;
+  (void)native;
+  return -EOPNOTSUPP;
+}
+
+int itr_dispatcher_leave(int ifindex, uint32_t prog_id) {
+  (void)ifindex, (void)prog_id;
+  return -EOPNOTSUPP;
+}
+
+#endif
