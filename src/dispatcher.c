@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+#define _GNU_SOURCE /* secure_getenv */
 #include "itr_config.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include "dispatcher.h"
 
@@ -33,6 +36,16 @@ static int libxdp_print(enum libxdp_print_level level, const char *fmt,
 
 bool itr_dispatcher_built(void) {
   return true;
+}
+
+#define ITR_BPF_FS_MAGIC 0xcafe4a11 /* linux/magic.h */
+
+bool itr_dispatcher_bpffs(const char **dir) {
+  const char *d = secure_getenv("LIBXDP_BPFFS");
+  struct statfs st;
+
+  *dir = d && *d ? d : "/sys/fs/bpf";
+  return statfs(*dir, &st) == 0 && (uint32_t)st.f_type == ITR_BPF_FS_MAGIC;
 }
 
 void itr_dispatcher_set_print(itr_print_fn fn) {
@@ -72,11 +85,32 @@ int itr_dispatcher_programs(int ifindex, uint32_t *ids, int max, bool *native) {
   return n;
 }
 
+/* Program prog_name of obj as libxdp's, to run in a dispatcher. */
+static struct xdp_program *
+dispatched_program(struct bpf_object *obj, const char *prog_name, bool frags) {
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj,
+                      .prog_name = prog_name);
+  struct xdp_program *prog = xdp_program__create(&opts);
+  int err = (int)libxdp_get_error(prog);
+
+  if (!err)
+    err = xdp_program__set_run_prio(prog, ITR_DISPATCHER_RUN_PRIO);
+  if (!err)
+    err = xdp_program__set_xdp_frags_support(prog, frags);
+  /* Chain calls on XDP_PASS (libxdp's default): the programs after this
+   * one see every frame. */
+  if (err) {
+    if (!libxdp_get_error(prog))
+      xdp_program__close(prog);
+    errno = -err;
+    return NULL;
+  }
+  return prog;
+}
+
 int itr_dispatcher_join(int ifindex, struct bpf_object *obj,
                         const char *prog_name, bool frags, uint32_t *prog_id,
                         bool *native) {
-  DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj,
-                      .prog_name = prog_name);
   struct xdp_multiprog *mp = dispatcher_of(ifindex);
   enum xdp_attach_mode mode;
   struct xdp_program *prog;
@@ -86,23 +120,43 @@ int itr_dispatcher_join(int ifindex, struct bpf_object *obj,
     return -ENOENT;
   mode = xdp_multiprog__attach_mode(mp);
   xdp_multiprog__close(mp);
-  prog = xdp_program__create(&opts);
-  err = (int)libxdp_get_error(prog);
-  if (err)
-    return err;
-  err = xdp_program__set_run_prio(prog, ITR_DISPATCHER_RUN_PRIO);
-  if (!err)
-    err = xdp_program__set_xdp_frags_support(prog, frags);
-  /* Chain calls on XDP_PASS (libxdp's default): the programs after this
-   * one see every frame. */
-  if (!err)
-    err = xdp_program__attach(prog, ifindex, mode, 0);
+  prog = dispatched_program(obj, prog_name, frags);
+  if (!prog)
+    return -errno;
+  err = xdp_program__attach(prog, ifindex, mode, 0);
   if (!err) {
     *prog_id = xdp_program__id(prog);
     *native = mode == XDP_MODE_NATIVE;
   }
   /* The program stays in the dispatcher, held by the link libxdp pinned
    * there; the object stays the caller's. */
+  xdp_program__close(prog);
+  return err;
+}
+
+int itr_dispatcher_create(int ifindex, struct bpf_object *obj,
+                          const char *prog_name, bool frags, bool native,
+                          uint32_t *prog_id) {
+  enum xdp_attach_mode mode = native ? XDP_MODE_NATIVE : XDP_MODE_SKB;
+  struct xdp_multiprog *mp;
+  struct xdp_program *prog = dispatched_program(obj, prog_name, frags);
+  int err;
+
+  if (!prog)
+    return -errno;
+  err = xdp_program__attach(prog, ifindex, mode, 0);
+  if (!err) {
+    mp = dispatcher_of(ifindex);
+    if (mp) {
+      *prog_id = xdp_program__id(prog);
+      xdp_multiprog__close(mp);
+    } else {
+      /* libxdp fell back to the program alone, without a dispatcher: the
+       * kernel runs none (no freplace programs). */
+      xdp_program__detach(prog, ifindex, mode, 0);
+      err = -ENOSYS;
+    }
+  }
   xdp_program__close(prog);
   return err;
 }
@@ -129,6 +183,11 @@ bool itr_dispatcher_built(void) {
   return false;
 }
 
+bool itr_dispatcher_bpffs(const char **dir) {
+  *dir = "/sys/fs/bpf";
+  return false;
+}
+
 void itr_dispatcher_set_print(itr_print_fn fn) {
   (void)fn;
 }
@@ -144,6 +203,14 @@ int itr_dispatcher_join(int ifindex, struct bpf_object *obj,
                         bool *native) {
   (void)ifindex, (void)obj, (void)prog_name, (void)frags, (void)prog_id;
   (void)native;
+  return -EOPNOTSUPP;
+}
+
+int itr_dispatcher_create(int ifindex, struct bpf_object *obj,
+                          const char *prog_name, bool frags, bool native,
+                          uint32_t *prog_id) {
+  (void)ifindex, (void)obj, (void)prog_name, (void)frags, (void)native;
+  (void)prog_id;
   return -EOPNOTSUPP;
 }
 

@@ -29,6 +29,10 @@ struct bpf_object;
 /* Whether the plugin was built with libxdp. */
 bool itr_dispatcher_built(void);
 
+/* Whether there is a BPF filesystem where libxdp keeps its dispatchers
+ * (*dir: LIBXDP_BPFFS, else /sys/fs/bpf): it needs one. */
+bool itr_dispatcher_bpffs(const char **dir);
+
 /* libxdp's messages through fn (its warnings would go to stderr). */
 void itr_dispatcher_set_print(itr_print_fn fn);
 
@@ -46,6 +50,16 @@ int itr_dispatcher_programs(int ifindex, uint32_t *ids, int max, bool *native);
 int itr_dispatcher_join(int ifindex, struct bpf_object *obj,
                         const char *prog_name, bool frags, uint32_t *prog_id,
                         bool *native);
+
+/* Puts a dispatcher on ifindex's free XDP hook, in native or generic
+ * mode, with program prog_name of obj in it, so that other libxdp tools
+ * can add theirs. -ENOSYS where the kernel runs no dispatcher (it
+ * refuses freplace programs: libxdp's fallback to the program alone is
+ * undone), -EOPNOTSUPP without libxdp or where the driver has no native
+ * XDP, -EBUSY where the hook is not free. */
+int itr_dispatcher_create(int ifindex, struct bpf_object *obj,
+                          const char *prog_name, bool frags, bool native,
+                          uint32_t *prog_id);
 
 /* Removes program prog_id from the dispatcher on ifindex; the dispatcher
  * itself goes with its last program. 0 also when it is not there. */

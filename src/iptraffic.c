@@ -27,6 +27,7 @@
 #include "addr.h"
 #include "hot.h"
 #include "linkwatch.h"
+#include "dispatcher.h"
 #include "loader.h"
 #include "match.h"
 #include "pins.h"
@@ -75,6 +76,7 @@ static size_t hot_created;     /* of them, with an entry in the kernel */
 static c_complain_t hot_complaint = C_COMPLAIN_INIT_STATIC;
 static bool told_no_batch, told_no_lookup_and_delete, told_no_links,
     told_no_tcx, told_hot_full;
+static bool no_dispatcher; /* said once: XDP is attached directly */
 static c_complain_t read_complaint = C_COMPLAIN_INIT_STATIC;
 
 /* --- Configuration ------------------------------------------------------ */
@@ -404,6 +406,55 @@ static int join_dispatcher(struct iface *ifc, bool strict) {
   return err;
 }
 
+/* XDPDispatcher: on a free XDP hook (and none of this plugin's links
+ * pinned for the interface, which is updated in place instead), a libxdp
+ * dispatcher with the plugin's program in it. Returns 0, or nonzero to
+ * attach directly. */
+static int create_dispatcher(struct iface *ifc) {
+  char pin[400], name[64];
+  const char *bpffs;
+  uint32_t id = 1;
+  int err;
+
+  if (!cfg.xdp_dispatcher || no_dispatcher ||
+      (link_pin(ifc, PIN_XDP, pin, sizeof(pin)) && access(pin, F_OK) == 0) ||
+      itr_xdp_query(ifc->ifindex, &id, name, sizeof(name)) != 0 || id != 0)
+    return -EBUSY;
+  if (!itr_dispatcher_built()) {
+    INFO(LOG_PREFIX "this build has no libxdp: attaching XDP directly; other "
+                    "libxdp tools (xdp-loader) cannot add programs after the "
+                    "plugin's (XDPDispatcher)");
+    no_dispatcher = true;
+    return -EOPNOTSUPP;
+  }
+  if (!itr_dispatcher_bpffs(&bpffs)) {
+    INFO(LOG_PREFIX "no BPF filesystem at %s, where libxdp keeps its "
+                    "dispatchers: attaching XDP directly; other libxdp tools "
+                    "(xdp-loader) cannot add programs after the plugin's",
+         bpffs);
+    no_dispatcher = true;
+    return -ENOENT;
+  }
+  /* libxdp's warnings on the way to finding that the kernel runs no
+   * dispatcher are no news. */
+  holding = true;
+  err = itr_xdp_create_dispatcher(loader, ifc->ifindex, cfg.xdp_mode,
+                                  pins != NULL, &ifc->xdp);
+  release_held(err == 0 || err == -ENOSYS ? LOG_DEBUG : LOG_WARNING);
+  if (err == -ENOSYS) {
+    INFO(LOG_PREFIX "the kernel runs no libxdp dispatchers (it refuses "
+                    "freplace programs): attaching XDP directly; other "
+                    "libxdp tools (xdp-loader) cannot add programs after the "
+                    "plugin's");
+    no_dispatcher = true;
+  } else if (err && !(err == -EOPNOTSUPP && cfg.xdp_mode == ITR_XDP_NATIVE)) {
+    WARNING(LOG_PREFIX "interface %s: putting a libxdp dispatcher on its XDP "
+                       "hook failed (%s): attaching XDP directly",
+            ifc->name, STRERROR(-err));
+  }
+  return err;
+}
+
 /* Ingress: XDP, or tc where IngressHook says so or (auto) where another
  * program holds the XDP hook. */
 static int attach_ingress(struct iface *ifc, bool quiet) {
@@ -413,6 +464,10 @@ static int attach_ingress(struct iface *ifc, bool quiet) {
   if (cfg.ingress_hook != ITR_INGRESS_TC) {
     char holder[160];
 
+    if (create_dispatcher(ifc) == 0) {
+      drop_other_ingress(ifc, false);
+      return 0;
+    }
     err = itr_xdp_attach_pinned(loader, ifc->ifindex, cfg.xdp_mode,
                                 link_pin(ifc, PIN_XDP, pin, sizeof(pin)),
                                 &ifc->xdp);
@@ -486,10 +541,11 @@ static void log_attached(const struct iface *ifc) {
   if (ifc->xdp.dispatched)
     n += snprintf(hooks + n, sizeof(hooks) - (size_t)n,
                   "ingress with XDP in %s mode%s in a libxdp dispatcher of "
-                  "%d programs%s",
+                  "%d program%s%s",
                   ifc->xdp.native ? "native" : "generic",
                   ifc->xdp.frags ? " (multi-buffer)" : "",
                   ifc->xdp.dispatched_count,
+                  ifc->xdp.dispatched_count == 1 ? "" : "s",
                   ifc->xdp.reused ? " (kept since the last start)" : "");
   else if (ifc->xdp.attached)
     n += snprintf(

@@ -39,6 +39,7 @@ struct itr_loader {
   bool has_merge;
   uint32_t own_maps[ITR_OWN_MAPS]; /* earlier tables (see itr_loader_own) */
   int own_maps_num;
+  bool no_dispatcher; /* the kernel runs no libxdp dispatcher */
 };
 
 static itr_print_fn print_fn;
@@ -739,6 +740,54 @@ int itr_xdp_join_dispatcher(struct itr_loader *l, int ifindex,
   a->dispatched = a->attached = true;
   a->dispatched_count = count + 1;
   return 0;
+}
+
+static int create_dispatcher(struct itr_loader *l, int ifindex, bool native,
+                             struct itr_xdp_attachment *a) {
+  const char *name = a->frags ? "iptraffic_xdp_frags" : "iptraffic_xdp";
+  struct bpf_object *obj = object_for_dispatcher(l, name);
+  int err;
+
+  if (!obj)
+    return -errno;
+  err = itr_dispatcher_create(ifindex, obj, name, a->frags, native,
+                              &a->dispatched_prog);
+  bpf_object__close(obj);
+  if (err)
+    return err;
+  a->native = native;
+  a->dispatched = a->attached = true;
+  a->dispatched_count = 1;
+  return 0;
+}
+
+int itr_xdp_create_dispatcher(struct itr_loader *l, int ifindex,
+                              enum itr_xdp_mode mode, bool keep,
+                              struct itr_xdp_attachment *a) {
+  int err;
+
+  if (!itr_dispatcher_built())
+    return -EOPNOTSUPP;
+  if (l->no_dispatcher)
+    return -ENOSYS;
+  memset(a, 0, sizeof(*a));
+  a->ifindex = ifindex;
+  a->link_fd = -1;
+  a->prog_fd = -1;
+  a->keep = keep;
+  a->mtu = interface_mtu(ifindex);
+  if (a->mtu < 0)
+    return a->mtu;
+  a->frags = l->has_frags && a->mtu > ITR_XDP_FRAGS_MTU;
+  err = create_dispatcher(l, ifindex, mode != ITR_XDP_GENERIC, a);
+  /* auto: generic mode where the driver cannot run XDP natively. */
+  if (mode == ITR_XDP_AUTO && (err == -EOPNOTSUPP || err == -EINVAL)) {
+    a->native_err = err;
+    err = create_dispatcher(l, ifindex, false, a);
+  }
+  if (err == -ENOSYS)
+    l->no_dispatcher = true;
+  return err;
 }
 
 /* The first clsact filter of a hook whose program uses one of the n maps

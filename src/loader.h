@@ -161,6 +161,15 @@ int itr_xdp_join_dispatcher(struct itr_loader *l, int ifindex,
                             enum itr_xdp_mode mode, bool keep,
                             struct itr_xdp_attachment *a);
 
+/* Puts a libxdp dispatcher on ifindex's free XDP hook with the XDP
+ * program in it, so that other libxdp tools (xdp-loader) can add theirs
+ * after it; modes as itr_xdp_attach. -ENOSYS where the kernel runs no
+ * dispatcher (refuses freplace programs; asked once per loader),
+ * -EOPNOTSUPP without libxdp. */
+int itr_xdp_create_dispatcher(struct itr_loader *l, int ifindex,
+                              enum itr_xdp_mode mode, bool keep,
+                              struct itr_xdp_attachment *a);
+
 /* The XDP program attached to ifindex: its id (0 if none) and name. */
 int itr_xdp_query(int ifindex, uint32_t *prog_id, char *name, size_t len);
 

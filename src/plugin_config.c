@@ -390,6 +390,12 @@ static int opt_ignore_selected(struct itr_config *cfg,
   return get_boolean(item, &cfg->ignore_selected, err, errlen);
 }
 
+static int opt_xdp_dispatcher(struct itr_config *cfg,
+                              const struct itr_cfg_item *item, char *err,
+                              size_t errlen) {
+  return get_boolean(item, &cfg->xdp_dispatcher, err, errlen);
+}
+
 static int opt_report_inactive(struct itr_config *cfg,
                                const struct itr_cfg_item *item, char *err,
                                size_t errlen) {
@@ -608,6 +614,7 @@ static const struct option options[] = {
     {"IgnoreSelected", opt_ignore_selected},
     {"XDPMode", opt_xdp_mode},
     {"IngressHook", opt_ingress_hook},
+    {"XDPDispatcher", opt_xdp_dispatcher},
     {"Direction", opt_direction},
     {"MaxEntries", opt_max_entries},
     {"MaxEntriesIPv6", opt_max_entries_ipv6},
@@ -646,6 +653,7 @@ void itr_config_init(struct itr_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->xdp_mode = ITR_XDP_AUTO;
   cfg->ingress_hook = ITR_INGRESS_AUTO;
+  cfg->xdp_dispatcher = true;
   cfg->direction = ITR_DIR_BOTH;
   cfg->max_entries = ITR_DEFAULT_MAX_ENTRIES;
   cfg->expire_idle = ITR_DEFAULT_EXPIRE_IDLE;

@@ -68,6 +68,8 @@ struct itr_config {
   bool ignore_selected; /* count every interface but those listed */
   enum itr_xdp_mode xdp_mode;
   enum itr_ingress_hook ingress_hook;
+  bool xdp_dispatcher; /* on a free XDP hook, attach through a libxdp
+                          dispatcher that others can join (XDPDispatcher) */
   enum itr_direction direction;
   uint32_t max_entries;      /* IPv4 addresses in the kernel tables */
   uint32_t max_entries_ipv6; /* IPv6 ones; 0 until parsed: a quarter of

@@ -6,7 +6,9 @@
 # vb's XDP hook: collectd with the built plugin joins the dispatcher, counts
 # exactly, keeps its program there across kill -9 and a clean restart,
 # replaces it when the tables are replaced (other MaxEntries), and
-# iptrafficctl remove takes it out and leaves xdp-loader's program.
+# iptrafficctl remove takes it out and leaves xdp-loader's program. Then,
+# on a free hook, the plugin puts a dispatcher there itself, and
+# xdp-loader adds its program after the plugin's.
 #
 #   collectd.sh SEND_IF RECV_IF
 #
@@ -83,8 +85,9 @@ $1
 EOF
 }
 
-# Starts collectd and waits for the plugin's line about RECV_IF.
-start() { # what the line must say
+# Starts collectd and waits for the plugin's line about RECV_IF, which
+# must say how many programs the dispatcher runs (default 2).
+start() { # what the line must say after that
   : >"$log"
   /usr/sbin/collectd -f -C "$conf" >>"$dir/collectd.out" 2>&1 &
   pid=$!
@@ -94,8 +97,10 @@ start() { # what the line must say
     i=$((i + 1))
   done
   grep "iptraffic" "$log" | sed 's/^/  /'
-  grep -q "counting ingress with XDP in native mode in a libxdp dispatcher of 2 programs$1" "$log" ||
-    fail "the plugin did not say it counts in the dispatcher${1:+ ($1)}"
+  n=${2:-2}
+  [ "$n" = 1 ] && programs="1 program" || programs="$n programs"
+  grep -q "counting ingress with XDP in native mode in a libxdp dispatcher of $programs$1" "$log" ||
+    fail "the plugin did not say it counts in a dispatcher of $programs${1:+ ($1)}"
 }
 
 stop() { # signal
@@ -139,5 +144,24 @@ stop TERM
 in_dispatcher iptraffic_xdp && fail "iptraffic_xdp still in the dispatcher after iptrafficctl remove"
 in_dispatcher xdp_pass || fail "xdp-loader's program went with iptrafficctl remove"
 [ ! -e "$pin" ] || fail "iptrafficctl remove left $pin"
+
+# A free hook: the plugin puts a dispatcher there (XDPDispatcher true, the
+# default), and xdp-loader adds its program after the plugin's.
+/xdp-loader unload "$recv_if" --all || fail "xdp-loader unload --all"
+rm -rf "$csv"
+src=10.9.1.1
+write_conf ""
+start "" 1
+/xdp-loader load -m native "$recv_if" /xdp_pass.bpf.o ||
+  fail "xdp-loader could not add its program to the plugin's dispatcher"
+/xdp-loader status "$recv_if"
+in_dispatcher iptraffic_xdp && in_dispatcher xdp_pass ||
+  fail "the dispatcher does not run both programs"
+send 6
+expect "in its own dispatcher" 6
+stop TERM
+/iptrafficctl --pin-path "$pin" remove || fail "iptrafficctl remove"
+in_dispatcher iptraffic_xdp && fail "iptraffic_xdp still in the dispatcher after iptrafficctl remove"
+in_dispatcher xdp_pass || fail "xdp-loader's program went with iptrafficctl remove"
 
 [ "$failures" -eq 0 ]

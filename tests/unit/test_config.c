@@ -528,6 +528,21 @@ START_TEST(test_ingress_hook) {
 }
 END_TEST
 
+START_TEST(test_xdp_dispatcher) {
+  struct itr_config cfg;
+  char err[ERR_LEN];
+
+  ck_assert_int_eq(PARSE(&cfg, err, IF0), 0);
+  ck_assert(cfg.xdp_dispatcher);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("XDPDispatcher", BOOL(false))), 0);
+  ck_assert(!cfg.xdp_dispatcher);
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("xdpdispatcher", BOOL(true))), 0);
+  ck_assert(cfg.xdp_dispatcher);
+  EXPECT_ERROR(SAYS("\"XDPDispatcher\"", "true or false"), IF0,
+               OPT("XDPDispatcher", STR("yes")));
+}
+END_TEST
+
 START_TEST(test_ingress_hook_bad_value) {
   EXPECT_ERROR(
       SAYS("\"IngressHook\"", "\"tcx\"", "\"auto\"", "\"xdp\"", "\"tc\""), IF0,
@@ -844,15 +859,11 @@ struct option_case {
 };
 
 static const struct option_case valid_options[] = {
-    {"Interface", STR("eth0")},
-    {"XDPMode", STR("auto")},
-    {"Direction", STR("both")},
-    {"MaxEntries", NUM(100)},
-    {"ExpireIdle", NUM(100)},
-    {"ReportInactive", BOOL(false)},
-    {"IPv4PrefixLength", NUM(24)},
-    {"IPv6PrefixLength", NUM(64)},
-    {"TopN", NUM(10)},
+    {"Interface", STR("eth0")},     {"XDPMode", STR("auto")},
+    {"Direction", STR("both")},     {"MaxEntries", NUM(100)},
+    {"ExpireIdle", NUM(100)},       {"ReportInactive", BOOL(false)},
+    {"XDPDispatcher", BOOL(false)}, {"IPv4PrefixLength", NUM(24)},
+    {"IPv6PrefixLength", NUM(64)},  {"TopN", NUM(10)},
     {"TopNHold", NUM(3)},
 };
 
@@ -1711,6 +1722,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_xdp_mode_empty);
   tcase_add_test(tc, test_ingress_hook);
   tcase_add_test(tc, test_ingress_hook_bad_value);
+  tcase_add_test(tc, test_xdp_dispatcher);
   tcase_add_test(tc, test_xdp_mode_prefix_is_not_enough);
   tcase_add_test(tc, test_xdp_mode_number);
   tcase_add_test(tc, test_xdp_mode_boolean);
