@@ -138,7 +138,6 @@ int itr_dispatcher_create(int ifindex, struct bpf_object *obj,
                           const char *prog_name, bool frags, bool native,
                           uint32_t *prog_id) {
   enum xdp_attach_mode mode = native ? XDP_MODE_NATIVE : XDP_MODE_SKB;
-  struct xdp_multiprog *mp;
   struct xdp_program *prog = dispatched_program(obj, prog_name, frags);
   int err;
 
@@ -146,7 +145,8 @@ int itr_dispatcher_create(int ifindex, struct bpf_object *obj,
     return -errno;
   err = xdp_program__attach(prog, ifindex, mode, 0);
   if (!err) {
-    mp = dispatcher_of(ifindex);
+    struct xdp_multiprog *mp = dispatcher_of(ifindex);
+
     if (mp) {
       *prog_id = xdp_program__id(prog);
       xdp_multiprog__close(mp);
