@@ -41,6 +41,7 @@ want='LoadPlugin iptraffic
 Interface "eth0"
 XDPMode "auto"
 IngressHook "auto"
+XDPDispatcher true
 Direction "both"
 MaxEntries 65536
 MaxEntriesIPv6 16384
