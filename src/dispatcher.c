@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+/* Joining, creating and leaving libxdp dispatchers (see dispatcher.h);
+ * without libxdp, calls that say so. */
 #define _GNU_SOURCE /* secure_getenv */
 #include "itr_config.h"
 

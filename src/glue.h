@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /*
  * What the files of the collectd glue share. iptraffic.c holds collectd's
- * callbacks (config, init, read, shutdown) and the plugin's state (g);
+ * callbacks (config, init, read, shutdown); glue.c the plugin's state (g)
+ * and the libraries' messages;
  * ifaces.c attaches and follows the counted interfaces; watch.c follows
  * the kernel's notifications about them in a thread; keep.c is the state
  * kept across restarts (PinPath). All of it runs in collectd's init or
@@ -67,8 +68,10 @@ struct glue {
 };
 extern struct glue g;
 
-/* iptraffic.c: libbpf's and libxdp's warnings held back until the outcome
- * of what may cause them is known, then logged at prio. */
+/* glue.c: libbpf's and libxdp's messages into collectd's log (through
+ * itr_loader_set_print); warnings can be held back until the outcome of
+ * what may cause them is known, then logged at prio. */
+void log_libbpf(enum itr_log_level level, const char *msg);
 void hold_warnings(void);
 void release_held(int prio);
 

@@ -20,8 +20,6 @@
 
 #include "addr.h"
 
-struct glue g = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
 static bool configured;
 static struct iptraffic_key *expired; /* scratch, table capacity long */
 static struct itr_report *report;     /* what a read dispatches */
@@ -99,39 +97,6 @@ static int iptraffic_config(oconfig_item_t *ci) {
   }
   configured = true;
   return 0;
-}
-
-/* --- libbpf's and libxdp's messages ----------------------------------------
- */
-
-/* libbpf's warnings while loading are held back until the outcome is
- * known: when the plugin can say plainly what went wrong (missing
- * privileges), they go to the debug log, else they follow as warnings. */
-#define HELD_MAX 16
-static char held[HELD_MAX][256];
-static int held_num;
-static bool holding;
-
-void hold_warnings(void) {
-  holding = true;
-}
-
-static void log_libbpf(enum itr_log_level level, const char *msg) {
-  int prio = level == ITR_LOG_WARNING ? LOG_WARNING : LOG_DEBUG;
-
-  if (holding && prio == LOG_WARNING) {
-    if (held_num < HELD_MAX)
-      sstrncpy(held[held_num++], msg, sizeof(held[0]));
-    return;
-  }
-  plugin_log(prio, LOG_PREFIX "%s", msg);
-}
-
-void release_held(int prio) {
-  for (int i = 0; i < held_num; i++)
-    plugin_log(prio, LOG_PREFIX "%s", held[i]);
-  held_num = 0;
-  holding = false;
 }
 
 static void explain_load_error(int err) {
