@@ -83,6 +83,9 @@ expect() { # what packets [series of 10.6.0.1]
 start() {
   itr_collectd_start
   itr_wait_for 10 "the plugin to attach to vb" grep -q "interface vb (ifindex [0-9]*): counting" "$ITR_LOG"
+  # Entries are carried over after the attaching, once the old programs'
+  # last runs ended.
+  itr_collectd_initialized
   itr_has_xdp "$ITR_NS_B" vb || itr_fail "no XDP on vb"
 }
 
