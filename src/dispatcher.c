@@ -22,17 +22,8 @@ static itr_print_fn print_fn;
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt,
                         va_list ap) {
-  char msg[512];
-  size_t n;
-
-  if (!print_fn)
-    return 0;
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  n = strlen(msg);
-  while (n > 0 && msg[n - 1] == '\n')
-    msg[--n] = '\0';
-  if (n > 0)
-    print_fn(level == LIBXDP_WARN ? ITR_LOG_WARNING : ITR_LOG_DEBUG, msg);
+  itr_print_va(print_fn, level == LIBXDP_WARN ? ITR_LOG_WARNING : ITR_LOG_DEBUG,
+               fmt, ap);
   return 0;
 }
 

@@ -46,18 +46,8 @@ static itr_print_fn print_fn;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
                         va_list ap) {
-  char msg[512];
-  size_t n;
-
-  if (!print_fn)
-    return 0;
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  n = strlen(msg);
-  while (n > 0 && msg[n - 1] == '\n')
-    msg[--n] = '\0';
-  if (n == 0)
-    return 0;
-  print_fn(level == LIBBPF_WARN ? ITR_LOG_WARNING : ITR_LOG_DEBUG, msg);
+  itr_print_va(print_fn, level == LIBBPF_WARN ? ITR_LOG_WARNING : ITR_LOG_DEBUG,
+               fmt, ap);
   return 0;
 }
 
@@ -647,6 +637,18 @@ static bool in_dispatcher(int ifindex, uint32_t prog_id) {
   return false;
 }
 
+/* An attachment to ifindex through a dispatcher, not attached yet. */
+static int dispatched_init(struct itr_xdp_attachment *a, int ifindex,
+                           bool keep) {
+  memset(a, 0, sizeof(*a));
+  a->ifindex = ifindex;
+  a->link_fd = -1;
+  a->prog_fd = -1;
+  a->keep = keep;
+  a->mtu = interface_mtu(ifindex);
+  return a->mtu < 0 ? a->mtu : 0;
+}
+
 /* A second copy of the BPF object, not loaded, with l's maps in place of
  * its own and only prog_name to load: libxdp loads it to run inside the
  * dispatcher. */
@@ -695,14 +697,9 @@ int itr_xdp_join_dispatcher(struct itr_loader *l, int ifindex,
 
   if (!itr_dispatcher_built())
     return -EOPNOTSUPP;
-  memset(a, 0, sizeof(*a));
-  a->ifindex = ifindex;
-  a->link_fd = -1;
-  a->prog_fd = -1;
-  a->keep = keep;
-  a->mtu = interface_mtu(ifindex);
-  if (a->mtu < 0)
-    return a->mtu;
+  err = dispatched_init(a, ifindex, keep);
+  if (err)
+    return err;
   count = itr_dispatcher_programs(ifindex, progs, ITR_DISPATCHED_MAX, &native);
   if (count <= 0)
     return -ENOENT;
@@ -770,14 +767,9 @@ int itr_xdp_create_dispatcher(struct itr_loader *l, int ifindex,
     return -EOPNOTSUPP;
   if (l->no_dispatcher)
     return -ENOSYS;
-  memset(a, 0, sizeof(*a));
-  a->ifindex = ifindex;
-  a->link_fd = -1;
-  a->prog_fd = -1;
-  a->keep = keep;
-  a->mtu = interface_mtu(ifindex);
-  if (a->mtu < 0)
-    return a->mtu;
+  err = dispatched_init(a, ifindex, keep);
+  if (err)
+    return err;
   a->frags = l->has_frags && a->mtu > ITR_XDP_FRAGS_MTU;
   err = create_dispatcher(l, ifindex, mode != ITR_XDP_GENERIC, a);
   /* auto: generic mode where the driver cannot run XDP natively. */
