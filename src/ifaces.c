@@ -439,26 +439,33 @@ int attach_iface(struct iface *ifc, bool quiet) {
   return 0;
 }
 
+struct forget {
+  const uint32_t *ifindexes;
+  size_t n;
+  bool keep;
+};
+
+/* Whether the entry's interface is (keep false) or is not (keep true) one
+ * of those to forget; if so, its key goes in the kernel too. */
+static bool forgotten(const struct itr_entry *e, void *ctx) {
+  const struct forget *f = ctx;
+  struct itr_counters last;
+  bool listed = false;
+
+  for (size_t k = 0; k < f->n; k++)
+    listed |= e->key.ifindex == f->ifindexes[k];
+  if (listed == f->keep)
+    return false;
+  itr_reader_delete(g.reader, &e->key, &last); /* may be gone with it */
+  return true;
+}
+
 /* Forgets the keys of the n interface indexes ifindexes (keep false), or
  * of every other index (keep true), in the kernel and in the snapshot. */
 void forget_keys(const uint32_t *ifindexes, size_t n, bool keep) {
-  struct itr_entry *entries = itr_table_entries(g.table);
-  size_t i = 0;
+  struct forget f = {ifindexes, n, keep};
 
-  while (i < itr_table_count(g.table)) {
-    struct iptraffic_key key = entries[i].key;
-    struct itr_counters last;
-    bool listed = false;
-
-    for (size_t k = 0; k < n; k++)
-      listed |= key.ifindex == ifindexes[k];
-    if (listed == keep) {
-      i++;
-      continue;
-    }
-    itr_reader_delete(g.reader, &key, &last); /* may be gone with it */
-    itr_table_remove(g.table, &key);          /* the last entry moves to i */
-  }
+  itr_table_remove_if(g.table, forgotten, &f);
 }
 
 /* Forgets an interface's keys: its index is gone (the interface was

@@ -247,12 +247,14 @@ int itr_table_remove(struct itr_table *t, const struct iptraffic_key *key) {
   return 0;
 }
 
-size_t itr_table_end_pass(struct itr_table *t) {
+size_t itr_table_remove_if(struct itr_table *t,
+                           bool (*drop)(const struct itr_entry *e, void *ctx),
+                           void *ctx) {
   size_t removed = 0;
   size_t i = 0;
 
   while (i < t->count) {
-    if (t->entries[i].generation == t->generation) {
+    if (!drop(&t->entries[i], ctx)) {
       i++;
       continue;
     }
@@ -261,6 +263,14 @@ size_t itr_table_end_pass(struct itr_table *t) {
     removed++;
   }
   return removed;
+}
+
+static bool unseen(const struct itr_entry *e, void *ctx) {
+  return e->generation != ((const struct itr_table *)ctx)->generation;
+}
+
+size_t itr_table_end_pass(struct itr_table *t) {
+  return itr_table_remove_if(t, unseen, t);
 }
 
 const uint8_t itr_special_kinds[IPTRAFFIC_NUM_SPECIAL] = {

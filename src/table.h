@@ -82,6 +82,13 @@ void itr_counters_add(struct itr_counters *a, const struct itr_counters *b);
  * freed place of the dense array. */
 int itr_table_remove(struct itr_table *t, const struct iptraffic_key *key);
 
+/* Removes every entry for which drop(entry, ctx) is true; drop sees each
+ * entry once and may act on it before it goes (delete its key in the
+ * kernel). Returns the number removed. */
+size_t itr_table_remove_if(struct itr_table *t,
+                           bool (*drop)(const struct itr_entry *e, void *ctx),
+                           void *ctx);
+
 /* Copies to out (at most max) the address keys whose counters have not
  * changed for idle or longer at time now. Special keys never expire.
  * Returns the number copied. idle == 0 disables expiry. */

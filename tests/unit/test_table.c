@@ -501,6 +501,61 @@ START_TEST(test_remove) {
 }
 END_TEST
 
+/* Drops the entries whose interface is in ctx's set; counts its calls. */
+struct drop_set {
+  bool drop[8]; /* by ifindex */
+  unsigned calls[8];
+};
+
+static bool drop_listed(const struct itr_entry *e, void *ctx) {
+  struct drop_set *d = ctx;
+
+  d->calls[e->key.ifindex]++;
+  return d->drop[e->key.ifindex];
+}
+
+/* Against a model: every entry seen once, exactly those asked removed,
+ * the others found where the dense array has them, with their counters. */
+START_TEST(test_remove_if) {
+  enum { KEYS = 300 };
+  struct itr_table *t = new_table(KEYS);
+  struct drop_set d = {.drop = {false, true, false, true, true}};
+  size_t want_left = 0, removed;
+
+  itr_table_begin_pass(t);
+  for (unsigned i = 0; i < KEYS; i++) {
+    struct iptraffic_key key = v4(1 + i % 5, 10, 0, (__u8)(i >> 8), (__u8)i);
+    struct itr_counters c = counters(i);
+
+    ck_assert_int_eq(itr_table_record(t, &key, &c, 1), 0);
+    want_left += !d.drop[key.ifindex];
+  }
+  itr_table_end_pass(t);
+  removed = itr_table_remove_if(t, drop_listed, &d);
+  ck_assert_uint_eq(removed, KEYS - want_left);
+  ck_assert_uint_eq(itr_table_count(t), want_left);
+  for (unsigned ifindex = 1; ifindex <= 5; ifindex++)
+    ck_assert_uint_eq(d.calls[ifindex], KEYS / 5);
+  for (unsigned i = 0; i < KEYS; i++) {
+    struct iptraffic_key key = v4(1 + i % 5, 10, 0, (__u8)(i >> 8), (__u8)i);
+    struct itr_entry *e = itr_table_find(t, &key);
+    struct itr_counters c = counters(i);
+
+    if (d.drop[key.ifindex]) {
+      ck_assert_ptr_null(e);
+      continue;
+    }
+    ck_assert_ptr_nonnull(e);
+    ck_assert(e >= itr_table_entries(t) &&
+              e < itr_table_entries(t) + itr_table_count(t));
+    assert_counters_eq(&e->counters, &c);
+  }
+  /* Nothing more to drop: nothing goes. */
+  ck_assert_uint_eq(itr_table_remove_if(t, drop_listed, &d), 0);
+  itr_table_free(t);
+}
+END_TEST
+
 /* --- full table
  * ------------------------------------------------------------------- */
 
@@ -1624,6 +1679,7 @@ static Suite *table_suite(void) {
   tcase_add_test(tc, test_end_pass_removes_unseen);
   tcase_add_test(tc, test_key_returns_as_new);
   tcase_add_test(tc, test_remove);
+  tcase_add_test(tc, test_remove_if);
   tcase_add_test(tc, test_full_table);
   tcase_add_test(tc, test_capacity_one);
   suite_add_tcase(s, tc);
