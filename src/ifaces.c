@@ -487,6 +487,25 @@ static bool hooks_in_place(const struct iface *ifc) {
   return !ifc->tc.attached || itr_tc_in_place(&ifc->tc);
 }
 
+/* The XDP program that fits the interface's MTU now: an MTU raised above
+ * ITR_XDP_FRAGS_MTU takes the multi-buffer program, lowered the other. */
+static void refit_xdp(struct iface *ifc) {
+  int err = itr_xdp_refit(g.loader, &ifc->xdp);
+
+  if (err > 0)
+    INFO(LOG_PREFIX "interface %s: MTU %d: counting ingress with the %s XDP "
+                    "program now",
+         ifc->name, ifc->xdp.mtu,
+         ifc->xdp.frags ? "multi-buffer" : "single-buffer");
+  else if (err < 0)
+    c_complain(LOG_WARNING, &ifc->complaint,
+               LOG_PREFIX "interface %s: MTU %d calls for the %s XDP "
+                          "program, but switching to it failed (%s)",
+               ifc->name, ifc->xdp.mtu,
+               ifc->xdp.frags ? "single-buffer" : "multi-buffer",
+               STRERROR(-err));
+}
+
 /* Follows the interface coming, going and coming back. One that went away
  * is detached now, and its keys are forgotten once they were reported one
  * last time (forget_leaving). */
@@ -498,8 +517,10 @@ void check_iface(struct iface *ifc) {
     return;
   if (ifc->attached) {
     if (now == ifc->ifindex) {
-      if (hooks_in_place(ifc))
+      if (hooks_in_place(ifc)) {
+        refit_xdp(ifc);
         return;
+      }
       WARNING(LOG_PREFIX "interface %s (ifindex %d) was recreated: its "
                          "hooks went with the old device; attaching again",
               ifc->name, ifc->ifindex);

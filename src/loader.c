@@ -313,6 +313,18 @@ static int attach_mode(struct itr_xdp_attachment *a, bool native) {
   return 0;
 }
 
+/* A program in the other mode makes the kernel refuse with EEXIST (native
+ * and generic XDP cannot be active at once): the hook is taken all the
+ * same, -EBUSY as when the program is in the same mode. */
+static int held_elsewhere(int ifindex, int err) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+  if (err == -EEXIST && bpf_xdp_query(ifindex, 0, &q) == 0 &&
+      (q.prog_id || q.drv_prog_id || q.skb_prog_id || q.hw_prog_id))
+    return -EBUSY;
+  return err;
+}
+
 int itr_xdp_attach(struct itr_loader *l, int ifindex, enum itr_xdp_mode mode,
                    struct itr_xdp_attachment *a) {
   int err;
@@ -326,15 +338,15 @@ int itr_xdp_attach(struct itr_loader *l, int ifindex, enum itr_xdp_mode mode,
   a->frags = l->has_frags && a->mtu > ITR_XDP_FRAGS_MTU;
   a->prog_fd = a->frags ? itr_loader_xdp_frags_fd(l) : itr_loader_xdp_fd(l);
   if (mode == ITR_XDP_GENERIC)
-    return attach_mode(a, false);
+    return held_elsewhere(ifindex, attach_mode(a, false));
   err = attach_mode(a, true);
   if (err == 0 || mode == ITR_XDP_NATIVE)
-    return err;
+    return held_elsewhere(ifindex, err);
   /* auto: generic mode where the driver cannot run XDP natively. */
   if (err != -EOPNOTSUPP && err != -EINVAL)
-    return err;
+    return held_elsewhere(ifindex, err);
   a->native_err = err;
-  return attach_mode(a, false);
+  return held_elsewhere(ifindex, attach_mode(a, false));
 }
 
 int itr_xdp_detach(struct itr_xdp_attachment *a) {
@@ -429,6 +441,36 @@ int itr_xdp_release(struct itr_xdp_attachment *a) {
     return 0;
   }
   return itr_xdp_detach(a);
+}
+
+int itr_xdp_refit(struct itr_loader *l, struct itr_xdp_attachment *a) {
+  int mtu, fd, err;
+  bool frags;
+
+  if (!a->attached || a->dispatched || !l->has_frags)
+    return 0;
+  mtu = interface_mtu(a->ifindex);
+  if (mtu < 0)
+    return mtu;
+  a->mtu = mtu;
+  frags = mtu > ITR_XDP_FRAGS_MTU;
+  if (frags == a->frags)
+    return 0;
+  fd = frags ? itr_loader_xdp_frags_fd(l) : itr_loader_xdp_fd(l);
+  if (a->link_fd >= 0) {
+    err = bpf_link_update(a->link_fd, fd, NULL);
+  } else {
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = a->prog_fd);
+
+    err = bpf_xdp_attach(
+        a->ifindex, fd,
+        (a->flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST) | XDP_FLAGS_REPLACE, &opts);
+  }
+  if (err)
+    return err < 0 ? err : -EIO;
+  a->prog_fd = fd;
+  a->frags = frags;
+  return 1;
 }
 
 /* The program a query found attached, in whichever mode. */

@@ -150,6 +150,14 @@ int itr_xdp_attach_pinned(struct itr_loader *l, int ifindex,
  * link stays attached; anything else is detached. */
 int itr_xdp_release(struct itr_xdp_attachment *a);
 
+/* After the interface's MTU changed: where it now calls for the other XDP
+ * program (multi-buffer above ITR_XDP_FRAGS_MTU, where the kernel has it),
+ * switches to that one in place: a link is updated, a netlink attachment
+ * replaced atomically, so that no frame is missed. Returns 1 when it
+ * switched, 0 when nothing had to change (also in a dispatcher, whose
+ * programs libxdp set up), or a negative errno. */
+int itr_xdp_refit(struct itr_loader *l, struct itr_xdp_attachment *a);
+
 /* Joins the libxdp dispatcher on ifindex's XDP hook (see dispatcher.h),
  * in its mode when mode allows it (else -EBUSY); keep: the program stays
  * in the dispatcher when collectd stops (PinPath). This plugin's program

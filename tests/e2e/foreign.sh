@@ -128,4 +128,22 @@ itr_collectd_stop
 [ "$(foreign_xdp_id)" = "$id" ] || itr_fail "the foreign XDP program is gone after tc ingress"
 [ "$(tc_filters)" = "$before" ] || itr_fail "tc filters changed after tc ingress"
 no_plugin_programs
+
+# --- 3. a foreign XDP program in generic mode ----------------------------------
+# Native mode is refused with "File exists" then: the plugin names the
+# program all the same, and counts ingress with tc beside it.
+ip -n "$ITR_NS_B" link set dev vb xdp off
+ip -n "$ITR_NS_B" link set dev vb xdpgeneric obj "$FOREIGN_XDP" sec xdp
+id=$(ip -n "$ITR_NS_B" -d link show dev vb |
+  sed -n 's/.*prog\/xdp id \([0-9]*\) name xdp_pass .*/\1/p')
+[ -n "$id" ] || itr_fail "cannot find the generic XDP program's id"
+: >"$ITR_LOG"
+itr_collectd_start
+itr_wait_for 20 "the plugin's WARNING" grep -q "ingress is counted with tc instead" "$ITR_LOG"
+grep -q "\[warning\] iptraffic plugin: interface vb already has an XDP program (id $id, name \"xdp_pass\")" "$ITR_LOG" ||
+  itr_fail "generic mode: the WARNING does not name the program: $(grep iptraffic "$ITR_LOG")"
+[ -z "$(itr_log_errors)" ] || itr_fail "generic mode: ERROR lines: $(itr_log_errors)"
+itr_collectd_stop
+ip -n "$ITR_NS_B" link set dev vb xdpgeneric off
+no_plugin_programs
 itr_log "ok: foreign tc filter and XDP program untouched"
