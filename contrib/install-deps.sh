@@ -7,7 +7,7 @@ PACKAGES="
   autoconf automake libtool pkg-config make gcc
   clang libbpf-dev libelf-dev zlib1g-dev bpftool linux-libc-dev libxdp-dev
   collectd-core collectd-dev collectd-utils libmicrohttpd12 libprotobuf-c1
-  check valgrind cppcheck clang-format
+  check valgrind cppcheck clang-format libclang-rt-14-dev
   iproute2 iputils-ping curl ethtool nftables
   prometheus python3 debhelper dpkg-dev lintian rpm
   qemu-system-x86 busybox-static cpio xdp-tools

@@ -502,7 +502,9 @@ static int opt_network(struct itr_config *cfg, const struct itr_cfg_item *item,
     const struct itr_cfg_item *c = &item->children[i];
     int ret;
 
-    if (strcasecmp(c->key, "PrefixLength") == 0) {
+    if (c->key == NULL) {
+      ret = fail(err, errlen, "Option without a name");
+    } else if (strcasecmp(c->key, "PrefixLength") == 0) {
       ret = get_uint8(c, net.len ? net.len : 1, full, &net.prefixlen, err,
                       errlen);
       have_len = true;

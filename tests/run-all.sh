@@ -32,7 +32,7 @@ step "static analysis (cppcheck)"
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
   --inline-suppr --std=c11 -D__x86_64__ -DHAVE_LIBXDP -Ibpf -Isrc -Itests/lib \
   --include=tests/cppcheck-defs.h \
-  --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf tests/kernel \
+  --suppress=missingIncludeSystem src tests/lib tests/unit tests/e2e tests/bpf tests/kernel tests/fuzz \
   bench
 
 step "configure and build (-Werror)"

@@ -1373,6 +1373,15 @@ START_TEST(test_network_bad_cidr) {
 }
 END_TEST
 
+/* A child option without a name (found by tests/fuzz/fuzz_config): an
+ * error, not a crash. */
+START_TEST(test_network_nameless_child) {
+  EXPECT_ERROR(SAYS("Block <Network \"10.0.0.0/8\">", "Option without a name"),
+               IF0, NET("10.0.0.0/8", OPT0(NULL)));
+  EXPECT_ERROR(SAYS("Option without a name"), IF0, OPT0(NULL));
+}
+END_TEST
+
 /* A long text is cut in the message, which still says why. */
 START_TEST(test_network_long_text) {
   char text[400];
@@ -1800,6 +1809,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_network_prefix_length_limits);
   tcase_add_loop_test(tc, test_network_bad_cidr, 0,
                       sizeof(bad_networks) / sizeof(bad_networks[0]));
+  tcase_add_test(tc, test_network_nameless_child);
   tcase_add_test(tc, test_network_long_text);
   tcase_add_test(tc, test_network_value_not_string);
   tcase_add_test(tc, test_network_value_count);
