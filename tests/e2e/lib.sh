@@ -43,6 +43,13 @@ ITR_CONF=
 ITR_LOG=
 ITR_CSV_DIR=
 ITR_PROM_PORT=
+# The sanitizer runtimes a plugin built with ASan/UBSan needs preloaded
+# into collectd (lib/collectd.sh), empty for a plain build.
+ITR_SANITIZER_PRELOAD=
+if [ -r "$ITR_PLUGIN_SO" ]; then
+  ITR_SANITIZER_PRELOAD=$(ldd "$ITR_PLUGIN_SO" 2>/dev/null |
+    awk '$1 ~ /^lib(asan|ubsan)\.so/ && $3 ~ /^\// { printf "%s%s", sep, $3; sep = ":" }')
+fi
 
 # The helpers, by concern.
 . "$ITR_LIB_DIR/lib/core.sh"

@@ -70,17 +70,50 @@ EOF
 # real host; `ip netns exec` gives it a /sys of its own.
 itr_collectd_start() {
   local ns=${1:-$ITR_NS_B}
+  local -a env=(env)
   : >"$ITR_LOG"
   ITR_COLLECTD_STATUS=
+  # A plugin built with ASan/UBSan (tests/run-all.sh's build-sanitize):
+  # collectd is not, so their runtimes come first; reports go to
+  # ITR_TMP/sanitizer.*, read when collectd has exited.
+  if [ -n "$ITR_SANITIZER_PRELOAD" ]; then
+    env+=("LD_PRELOAD=$ITR_SANITIZER_PRELOAD"
+      "ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:log_path=$ITR_TMP/sanitizer"
+      "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$ITR_TMP/sanitizer")
+  fi
   # Both exec the command: $! is collectd's PID.
   if [ "${ITR_COLLECTD_NSENTER:-0}" = 1 ]; then
-    itr_spawn nsenter --net="/run/netns/$ns" collectd -f -C "$ITR_CONF" \
-      >>"$ITR_TMP/collectd.out" 2>&1
+    itr_spawn nsenter --net="/run/netns/$ns" "${env[@]}" collectd -f \
+      -C "$ITR_CONF" >>"$ITR_TMP/collectd.out" 2>&1
   else
-    itr_spawn ip netns exec "$ns" collectd -f -C "$ITR_CONF" \
+    itr_spawn ip netns exec "$ns" "${env[@]}" collectd -f -C "$ITR_CONF" \
       >>"$ITR_TMP/collectd.out" 2>&1
   fi
   ITR_COLLECTD_PID=$ITR_LAST_PID
+}
+
+# With a sanitizer build of the plugin: what ASan, LeakSanitizer and UBSan
+# reported in collectd so far. Errors of any kind fail the test; leaks
+# count only when one of their frames is the plugin's (collectd's own
+# allocations that live until exit are not the plugin's to free).
+itr_sanitizer_check() {
+  local f
+  [ -n "$ITR_SANITIZER_PRELOAD" ] || return 0
+  for f in "$ITR_TMP"/sanitizer.*; do
+    [ -e "$f" ] || continue
+    if grep -qE 'ERROR: AddressSanitizer|runtime error:' "$f"; then
+      cat "$f" >&2
+      itr_fail "sanitizer errors in collectd with the plugin ($f)"
+    fi
+    if awk '/^(Direct|Indirect) leak of/ { leak = 1; ours = 0; next }
+            leak && /iptraffic\.so|\/src\/[a-z_]+\.c:/ { ours = 1 }
+            leak && /^$/ { if (ours) found = 1; leak = 0 }
+            END { if (leak && ours) found = 1; exit !found }' "$f"; then
+      cat "$f" >&2
+      itr_fail "the plugin leaked memory in collectd ($f)"
+    fi
+    mv "$f" "$f.read"
+  done
 }
 
 # Waits until collectd ran every plugin's init (its own INFO line), so
@@ -101,6 +134,7 @@ itr_collectd_wait_exit() {
   itr_wait_for "$timeout" "" eval '! itr_collectd_running' || return 1
   ITR_COLLECTD_STATUS=0
   wait "$ITR_COLLECTD_PID" 2>/dev/null || ITR_COLLECTD_STATUS=$?
+  itr_sanitizer_check
 }
 
 # Sends SIGTERM and waits (at most 10 s) for collectd to exit; sets
