@@ -13,6 +13,9 @@
  *   payload=N        UDP payload bytes (family 4/6), or bytes after the
  *                    Ethernet/VLAN headers (family 0). Default 0.
  *   count=N          frames to send. Default 1.
+ *   sources=N        IPv4: send count frames from each of N consecutive
+ *                    source addresses from src on (the IPv4 header checksum
+ *                    follows; the UDP one does not). Default 1.
  *   vlan=[TPID:]ID   a VLAN tag, repeatable, outermost first (up to 3).
  *                    TPID defaults to 0x8100 (802.1Q); 0x88a8 for 802.1ad.
  *   ethertype=N      ethertype of a family 0 frame (e.g. 0x0806 for ARP).
@@ -73,6 +76,7 @@ struct spec {
   struct frame_spec fs;
   bool family_set;
   unsigned long count;
+  unsigned long sources; /* consecutive IPv4 sources, count frames each */
   char src[INET6_ADDRSTRLEN + 1];
   char dst[INET6_ADDRSTRLEN + 1];
   bool dst_mac_set;
@@ -165,6 +169,10 @@ static int parse_pair(struct spec *s, const char *key, const char *value) {
     if (parse_ulong(value, MAX_COUNT, &v) != 0)
       return spec_error(s, "count must be 0..10000000", value);
     s->count = v;
+  } else if (strcmp(key, "sources") == 0) {
+    if (parse_ulong(value, 1UL << 24, &v) != 0 || v == 0)
+      return spec_error(s, "sources must be 1..16777216", value);
+    s->sources = v;
   } else if (strcmp(key, "vlan") == 0) {
     return parse_vlan(s, value);
   } else if (strcmp(key, "ethertype") == 0) {
@@ -211,6 +219,7 @@ static int parse_spec(struct spec *s, const char *text) {
   memset(s, 0, sizeof(*s));
   s->text = text;
   s->count = 1;
+  s->sources = 1;
   if (strlen(text) >= sizeof(buf))
     return spec_error(s, "spec too long", "...");
   strcpy(buf, text);
@@ -236,6 +245,8 @@ static int parse_spec(struct spec *s, const char *text) {
     return spec_error(s, "ipopts, frag and mf apply to IPv4 only", text);
   if (s->fs.family != 6 && s->fs.ipv6_ext_headers != 0)
     return spec_error(s, "ext applies to IPv6 only", text);
+  if (s->fs.family != 4 && s->sources != 1)
+    return spec_error(s, "sources applies to IPv4 only", text);
   if (s->fs.family != 0 && s->fs.ethertype != 0)
     return spec_error(s, "ethertype applies to family 0 only", text);
   if (s->fs.family == 0 && (s->src[0] != '\0' || s->dst[0] != '\0'))
@@ -338,6 +349,27 @@ static int open_socket(struct run *run) {
   return 0;
 }
 
+/* The frame's IPv4 source: the spec's plus offset, with the header's
+ * checksum computed again. */
+static void set_ipv4_source(const struct spec *s, uint8_t *frame,
+                            unsigned long offset) {
+  uint8_t *ip = frame + 14 + 4 * (size_t)s->fs.vlan_num;
+  size_t hlen = (size_t)(ip[0] & 15) * 4;
+  struct in_addr a;
+  uint32_t sum = 0;
+
+  inet_pton(AF_INET, s->src, &a);
+  a.s_addr = htonl(ntohl(a.s_addr) + (uint32_t)offset);
+  memcpy(ip + 12, &a, 4);
+  ip[10] = ip[11] = 0;
+  for (size_t k = 0; k < hlen; k += 2)
+    sum += (uint32_t)ip[k] << 8 | ip[k + 1];
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  ip[10] = (uint8_t)(~sum >> 8);
+  ip[11] = (uint8_t)~sum;
+}
+
 /* Sends every spec's frames (none on a dry run) and reports each spec on
  * stdout, also the one that failed with the frames sent before. */
 static int send_all(struct run *run, bool hex, const char *while_file) {
@@ -350,17 +382,22 @@ static int send_all(struct run *run, bool hex, const char *while_file) {
     if (hex)
       dump_hex(s->text, frame, run->lens[i]);
     if (run->fd < 0) {
-      sent = s->count;
+      sent = s->count * s->sources;
     } else {
       memcpy(run->sll.sll_addr, frame, ETH_ALEN);
       run->sll.sll_protocol = htons((uint16_t)(frame[12] << 8 | frame[13]));
       do {
-        for (unsigned long n = 0; n < s->count; n++, sent++) {
-          err = send_frame(run->fd, &run->sll, frame, run->lens[i]);
-          if (err != 0) {
-            fprintf(stderr, "sendframes: %s: sending frame %lu of \"%s\": %s\n",
-                    run->ifname, sent + 1, s->text, strerror(-err));
-            break;
+        for (unsigned long src = 0; src < s->sources && err == 0; src++) {
+          if (s->sources > 1)
+            set_ipv4_source(s, run_frame(run, i), src);
+          for (unsigned long n = 0; n < s->count; n++, sent++) {
+            err = send_frame(run->fd, &run->sll, frame, run->lens[i]);
+            if (err != 0) {
+              fprintf(stderr,
+                      "sendframes: %s: sending frame %lu of \"%s\": %s\n",
+                      run->ifname, sent + 1, s->text, strerror(-err));
+              break;
+            }
           }
         }
       } while (err == 0 && while_file && access(while_file, F_OK) == 0);
