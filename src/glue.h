@@ -45,6 +45,7 @@ struct iface {
   struct itr_tc_attachment tc;    /* egress */
   struct itr_tc_attachment tc_in; /* ingress where XDP is not used */
   size_t value_lists;             /* dispatched in this interval */
+  bool told_top_n;                /* said: more addresses than TopN */
   c_complain_t complaint;
 };
 

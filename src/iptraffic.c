@@ -357,6 +357,20 @@ static size_t expire_idle(uint64_t now_ms) {
   return kept;
 }
 
+/* Said once per interface when the default TopN holds back addresses. */
+static void tell_top_n(struct iface *ifc, size_t addresses) {
+  if (g.cfg.top_n_set || g.cfg.top_n == 0 || addresses <= g.cfg.top_n ||
+      ifc->told_top_n)
+    return;
+  WARNING(LOG_PREFIX "interface %s: %zu addresses, more than TopN %u (the "
+                     "default, which keeps what collectd and its write "
+                     "plugins hold bounded): the top %u by traffic are "
+                     "reported, the rest together as \"other\"; set TopN to "
+                     "report more (TopN 0: every address)",
+          ifc->name, addresses, g.cfg.top_n, g.cfg.top_n);
+  ifc->told_top_n = true;
+}
+
 static int read_locked(void) {
   const struct itr_report_opts opts = {.report_inactive = g.cfg.report_inactive,
                                        .top_n = g.cfg.top_n,
@@ -404,9 +418,12 @@ static int read_locked(void) {
   }
   itr_report_pass(report, g.table, &opts, g.reported, g.ifaces_num, submit_row,
                   &now);
-  for (size_t i = 0; i < g.ifaces_num; i++)
-    if (g.ifaces[i].attached)
-      submit_health(&g.ifaces[i], g.reported[i].addresses, now);
+  for (size_t i = 0; i < g.ifaces_num; i++) {
+    if (!g.ifaces[i].attached)
+      continue;
+    submit_health(&g.ifaces[i], g.reported[i].addresses, now);
+    tell_top_n(&g.ifaces[i], g.reported[i].addresses);
+  }
   /* One that went and came back while it was being reported is taken
    * again now, not at the next notification. */
   if (forget_leaving() > 0) {

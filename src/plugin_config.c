@@ -416,8 +416,12 @@ static int opt_ipv6_prefixlen(struct itr_config *cfg,
 
 static int opt_top_n(struct itr_config *cfg, const struct itr_cfg_item *item,
                      char *err, size_t errlen) {
-  return get_uint32(item, 0, ITR_MAX_TOP_N, "; 0 = every address", &cfg->top_n,
-                    err, errlen);
+  int ret = get_uint32(item, 0, ITR_MAX_TOP_N, "; 0 = every address",
+                       &cfg->top_n, err, errlen);
+
+  if (ret == 0)
+    cfg->top_n_set = true;
+  return ret;
 }
 
 static int opt_top_n_hold(struct itr_config *cfg,
@@ -662,6 +666,7 @@ void itr_config_init(struct itr_config *cfg) {
   cfg->report_inactive = true;
   cfg->ipv4_prefixlen = 32;
   cfg->ipv6_prefixlen = 128;
+  cfg->top_n = ITR_DEFAULT_TOP_N;
   cfg->top_n_hold = ITR_DEFAULT_TOP_N_HOLD;
   snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s", ITR_DEFAULT_PIN_PATH);
 }

@@ -28,6 +28,10 @@
 #define ITR_MAX_NETWORKS 1024
 #define ITR_MAX_TOP_N 1000000u
 #define ITR_DEFAULT_TOP_N_HOLD 5u
+/* Addresses reported per interface and interval by default, the rest as
+ * "other": bounds what collectd and its write plugins hold, whatever the
+ * traffic (TopN 0 reports every address). */
+#define ITR_DEFAULT_TOP_N 10000u
 #define ITR_MAX_TOP_N_HOLD 100000u
 /* PinPath, with room in PATH_MAX for what goes under it. */
 #define ITR_PIN_PATH_LEN 192
@@ -80,6 +84,7 @@ struct itr_config {
   uint8_t ipv4_prefixlen;    /* aggregate IPv4 addresses to this length */
   uint8_t ipv6_prefixlen;    /* and IPv6 addresses to this one */
   uint32_t top_n;            /* per interface; 0 = every address */
+  bool top_n_set;            /* TopN given (else the default) */
   uint32_t top_n_hold;       /* intervals a member stays after leaving */
   struct itr_network networks[ITR_MAX_NETWORKS];
   size_t networks_num;

@@ -988,7 +988,9 @@ START_TEST(test_new_option_defaults) {
   ck_assert(cfg.report_inactive);
   ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
   ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
-  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert_uint_eq(cfg.top_n, ITR_DEFAULT_TOP_N);
+  ck_assert_uint_eq(cfg.top_n, 10000);
+  ck_assert(!cfg.top_n_set);
   ck_assert_uint_eq(cfg.top_n_hold, ITR_DEFAULT_TOP_N_HOLD);
   ck_assert_uint_eq(cfg.top_n_hold, 5);
   ck_assert_uint_eq(cfg.networks_num, 0);
@@ -998,9 +1000,15 @@ START_TEST(test_new_option_defaults) {
   ck_assert(cfg.report_inactive);
   ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
   ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
-  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert_uint_eq(cfg.top_n, 10000);
+  ck_assert(!cfg.top_n_set);
   ck_assert_uint_eq(cfg.top_n_hold, 5);
   ck_assert_uint_eq(cfg.networks_num, 0);
+
+  /* TopN 0, given: every address. */
+  ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("TopN", NUM(0))), 0);
+  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert(cfg.top_n_set);
 }
 END_TEST
 
@@ -1176,7 +1184,7 @@ START_TEST(test_top_n_and_hold_distinct) {
   char err[ERR_LEN];
 
   ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("TopNHold", NUM(9))), 0);
-  ck_assert_uint_eq(cfg.top_n, 0);
+  ck_assert_uint_eq(cfg.top_n, ITR_DEFAULT_TOP_N);
   ck_assert_uint_eq(cfg.top_n_hold, 9);
   ck_assert_int_eq(PARSE(&cfg, err, IF0, OPT("TopN", NUM(9))), 0);
   ck_assert_uint_eq(cfg.top_n, 9);

@@ -12,7 +12,8 @@
 # (default ITR_NS_B) on a free port, left in ITR_PROM_PORT.
 # The tests keep no state across restarts (PinPath "") unless their block
 # sets a PinPath: tests/e2e/persist.sh tests the state. Interval is
-# ITR_INTERVAL, default 1.
+# ITR_INTERVAL, default 1; ITR_CONF_GLOBAL adds global options;
+# ITR_CONF_CSV="" leaves the csv plugin out.
 itr_write_conf() {
   local file=$1 block=$2 ns=${3:-$ITR_NS_B}
   case $block in
@@ -29,6 +30,7 @@ BaseDir "$ITR_TMP/base"
 PIDFile "$ITR_TMP/collectd.pid"
 TypesDB "$ITR_TYPESDB"
 Interval ${ITR_INTERVAL:-1}
+${ITR_CONF_GLOBAL:-}
 
 PluginDir "$ITR_STOCK_PLUGINDIR"
 LoadPlugin logfile
@@ -39,7 +41,7 @@ LoadPlugin logfile
   PrintSeverity true
 </Plugin>
 
-LoadPlugin csv
+${ITR_CONF_CSV-LoadPlugin csv}
 <Plugin csv>
   DataDir "$ITR_CSV_DIR"
   StoreRates false
