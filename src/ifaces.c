@@ -630,7 +630,9 @@ size_t forget_leaving(void) {
   while (i < g.ifaces_num) {
     struct iface *ifc = &g.ifaces[i];
 
-    if (!ifc->leaving) {
+    /* Its series that started with a zero in this read show their
+     * counters at the next one. */
+    if (!ifc->leaving || g.reported[i].owed > 0) {
       i++;
       continue;
     }

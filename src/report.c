@@ -83,6 +83,7 @@ static void group(struct itr_report *r, struct itr_table *t,
   for (size_t i = 0; i < n; i++) {
     ifs[i].addresses = 0;
     ifs[i].rows = 0;
+    ifs[i].owed = 0;
     if (ifs[i].ifindex)
       r->slots[m++] = (struct slot){ifs[i].ifindex, i};
   }
@@ -117,6 +118,65 @@ static bool counted_afresh(const struct itr_entry *e) {
   return memcmp(&e->delta, &e->counters, sizeof(e->delta)) == 0;
 }
 
+static bool is_zero(const struct itr_counters *c) {
+  return !c->rx_bytes && !c->rx_packets && !c->tx_bytes && !c->tx_packets;
+}
+
+/*
+ * A series starts with a zero: the first time an entry's series is handed
+ * over with counters above zero, it is handed over with zeros, and with
+ * its counters at the next pass, whatever the options. A kernel entry made
+ * anew (its counters went back) starts a series anew. Then every writer
+ * sees all of a series' traffic as an increase: Prometheus' increase()
+ * takes nothing from a series' first sample, and a series that restarts
+ * (after expiry, or state lost) goes below its last value, which
+ * Prometheus and collectd's DERIVE both take as a reset.
+ */
+static const struct itr_counters zero_counters;
+
+static void new_life(struct itr_entry *e) {
+  if (counted_afresh(e) && !is_zero(&e->counters))
+    e->started = false;
+}
+
+static void emit_entry(itr_report_fn fn, void *ctx,
+                       struct itr_report_iface *ifs, size_t i,
+                       struct itr_entry *e, const struct itr_counters *c,
+                       bool wanted) {
+  if (!wanted && !e->owed)
+    return;
+  if (!e->started) {
+    e->started = true;
+    if (!is_zero(c)) {
+      emit(fn, ctx, ifs, i, &e->key, &zero_counters);
+      e->owed = true;
+      ifs[i].owed++;
+      return;
+    }
+  }
+  emit(fn, ctx, ifs, i, &e->key, c);
+  e->owed = false;
+}
+
+/* The interface's "other" series: there once TopN held traffic back,
+ * and starting with a zero as well. */
+static void emit_other(itr_report_fn fn, void *ctx,
+                       struct itr_report_iface *ifs, size_t i, bool wanted) {
+  if (!ifs[i].other_shown) {
+    if (is_zero(&ifs[i].other))
+      return;
+    ifs[i].other_shown = true;
+    emit(fn, ctx, ifs, i, NULL, &zero_counters);
+    ifs[i].other_owed = true;
+    ifs[i].owed++;
+    return;
+  }
+  if (wanted || ifs[i].other_owed) {
+    emit(fn, ctx, ifs, i, NULL, &ifs[i].other);
+    ifs[i].other_owed = false;
+  }
+}
+
 /* TopN for the n addresses of one interface. */
 static void report_top(struct itr_report *r, struct itr_entry **e, size_t n,
                        const struct itr_report_opts *o,
@@ -135,26 +195,40 @@ static void report_top(struct itr_report *r, struct itr_entry **e, size_t n,
   for (size_t j = 0; j < n; j++) {
     struct itr_entry *x = e[j];
 
+    /* A member whose series started with a zero stays one for the pass
+     * that shows its counters. */
+    if (x->owed && x->top_until < r->interval)
+      x->top_until = r->interval;
+
+    bool member = x->top_until >= r->interval;
+    struct itr_counters shown;
+
     /* A kernel entry created anew starts the address's account anew. */
     if (counted_afresh(x))
       memset(&x->in_other, 0, sizeof(x->in_other));
-    if (x->top_until >= r->interval) {
-      struct itr_counters shown = {
-          x->counters.rx_bytes - x->in_other.rx_bytes,
-          x->counters.rx_packets - x->in_other.rx_packets,
-          x->counters.tx_bytes - x->in_other.tx_bytes,
-          x->counters.tx_packets - x->in_other.tx_packets};
-
-      if (o->report_inactive || x->changed)
-        emit(fn, ctx, ifs, i, &x->key, &shown);
-    } else {
+    new_life(x);
+    if (!member) {
       itr_counters_add(&ifs[i].other, &x->delta);
       itr_counters_add(&x->in_other, &x->delta);
       other_changed |= x->changed;
     }
+    shown =
+        (struct itr_counters){x->counters.rx_bytes - x->in_other.rx_bytes,
+                              x->counters.rx_packets - x->in_other.rx_packets,
+                              x->counters.tx_bytes - x->in_other.tx_bytes,
+                              x->counters.tx_packets - x->in_other.tx_packets};
+    if (member) {
+      emit_entry(fn, ctx, ifs, i, x, &shown, o->report_inactive || x->changed);
+    } else if (x->owed) {
+      /* It left the top before its series showed what its zero stood
+       * for: that goes to "other" as well. */
+      itr_counters_add(&ifs[i].other, &shown);
+      itr_counters_add(&x->in_other, &shown);
+      x->owed = false;
+      other_changed = true;
+    }
   }
-  if (o->report_inactive || other_changed)
-    emit(fn, ctx, ifs, i, NULL, &ifs[i].other);
+  emit_other(fn, ctx, ifs, i, o->report_inactive || other_changed);
 }
 
 long itr_report_pass(struct itr_report *r, struct itr_table *t,
@@ -177,8 +251,9 @@ long itr_report_pass(struct itr_report *r, struct itr_table *t,
      * rest, in the snapshot's order. */
     for (size_t j = 0; j < count; j++) {
       if (itr_key_is_special(&e[j]->key)) {
-        if (o->report_inactive || e[j]->changed)
-          emit(fn, ctx, ifs, i, &e[j]->key, &e[j]->counters);
+        new_life(e[j]);
+        emit_entry(fn, ctx, ifs, i, e[j], &e[j]->counters,
+                   o->report_inactive || e[j]->changed);
         continue;
       }
       e[addresses++] = e[j];
@@ -187,9 +262,11 @@ long itr_report_pass(struct itr_report *r, struct itr_table *t,
     if (o->top_n)
       report_top(r, e, addresses, o, ifs, i, fn, ctx);
     else
-      for (size_t j = 0; j < addresses; j++)
-        if (o->report_inactive || e[j]->changed)
-          emit(fn, ctx, ifs, i, &e[j]->key, &e[j]->counters);
+      for (size_t j = 0; j < addresses; j++) {
+        new_life(e[j]);
+        emit_entry(fn, ctx, ifs, i, e[j], &e[j]->counters,
+                   o->report_inactive || e[j]->changed);
+      }
     rows += (long)ifs[i].rows;
   }
   return rows;

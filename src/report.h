@@ -31,6 +31,10 @@ struct itr_report_iface {
   struct itr_counters other; /* TopN: the "other" instance, cumulative */
   size_t addresses;          /* out: tracked addresses (and networks) */
   size_t rows;               /* out: rows handed over in this pass */
+  size_t owed;               /* out: series that started with a zero in
+                                this pass: the next one shows them */
+  bool other_shown;          /* its "other" series started (report.c) */
+  bool other_owed;           /* that started with a zero, its value due */
 };
 
 /* A row: key NULL for the interface's "other" instance (TopN). */

@@ -33,6 +33,9 @@ struct itr_entry {
   struct itr_counters in_other; /* TopN: of counters, what went to "other"
                                    while not a member (report.c) */
   bool changed;                 /* counters changed in the last pass */
+  bool started;                 /* report.c: its series was handed over */
+  bool owed;                    /* report.c: its series started with a zero,
+                                   its counters are due */
 };
 
 struct itr_table;
