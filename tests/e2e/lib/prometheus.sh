@@ -52,16 +52,17 @@ itr_prometheus_ready() {
 # itr_prometheus_start [NS]: a Prometheus server with a fresh TSDB in
 # namespace NS (default ITR_NS_B), on a free port of 127.0.0.1 (left in
 # ITR_PROMETHEUS_PORT), scraping write_prometheus on ITR_PROM_PORT every
-# second with honor_labels (so collectd's instance label is kept). Start
-# collectd first, so that its port is taken. Waits until it is ready.
+# ITR_PROMETHEUS_SCRAPE (default 1s) with honor_labels (so collectd's
+# instance label is kept). Start collectd first, so that its port is
+# taken. Waits until it is ready.
 # shellcheck disable=SC2120
 itr_prometheus_start() {
   local ns=${1:-$ITR_NS_B} dir=$ITR_TMP/prometheus
   mkdir -p "$dir/data"
   cat >"$dir/prometheus.yml" <<YML
 global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
+  scrape_interval: ${ITR_PROMETHEUS_SCRAPE:-1s}
+  scrape_timeout: ${ITR_PROMETHEUS_SCRAPE:-1s}
   evaluation_interval: 1s
 scrape_configs:
   - job_name: collectd
