@@ -31,7 +31,7 @@
 /* Addresses reported per interface and interval by default, the rest as
  * "other": bounds what collectd and its write plugins hold, whatever the
  * traffic (TopN 0 reports every address). */
-#define ITR_DEFAULT_TOP_N 10000u
+#define ITR_DEFAULT_TOP_N 1000u
 #define ITR_MAX_TOP_N_HOLD 100000u
 /* PinPath, with room in PATH_MAX for what goes under it. */
 #define ITR_PIN_PATH_LEN 192

@@ -989,7 +989,7 @@ START_TEST(test_new_option_defaults) {
   ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
   ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
   ck_assert_uint_eq(cfg.top_n, ITR_DEFAULT_TOP_N);
-  ck_assert_uint_eq(cfg.top_n, 10000);
+  ck_assert_uint_eq(cfg.top_n, 1000);
   ck_assert(!cfg.top_n_set);
   ck_assert_uint_eq(cfg.top_n_hold, ITR_DEFAULT_TOP_N_HOLD);
   ck_assert_uint_eq(cfg.top_n_hold, 5);
@@ -1000,7 +1000,7 @@ START_TEST(test_new_option_defaults) {
   ck_assert(cfg.report_inactive);
   ck_assert_uint_eq(cfg.ipv4_prefixlen, 32);
   ck_assert_uint_eq(cfg.ipv6_prefixlen, 128);
-  ck_assert_uint_eq(cfg.top_n, 10000);
+  ck_assert_uint_eq(cfg.top_n, 1000);
   ck_assert(!cfg.top_n_set);
   ck_assert_uint_eq(cfg.top_n_hold, 5);
   ck_assert_uint_eq(cfg.networks_num, 0);
