@@ -15,7 +15,9 @@
 
 #ifdef HAVE_LIBXDP
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <unistd.h>
 #include <xdp/libxdp.h>
 
 static itr_print_fn print_fn;
@@ -46,11 +48,41 @@ void itr_dispatcher_set_print(itr_print_fn fn) {
   libxdp_set_print(fn ? libxdp_print : NULL);
 }
 
+bool itr_dispatcher_prog(uint32_t prog_id) {
+  struct bpf_prog_info info;
+  uint32_t len = sizeof(info);
+  bool is = false;
+  int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+
+  if (fd < 0)
+    return false;
+  memset(&info, 0, sizeof(info));
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+    is = strcmp(info.name, "xdp_dispatcher") == 0;
+  close(fd);
+  return is;
+}
+
+/* Whether the program on ifindex's XDP hook is libxdp's dispatcher, by
+ * its name: where libxdp's own look reads the program's BTF. */
+static bool holds_dispatcher(int ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+  if (bpf_xdp_query(ifindex, 0, &q) != 0)
+    return false;
+  return itr_dispatcher_prog(q.prog_id       ? q.prog_id
+                             : q.drv_prog_id ? q.drv_prog_id
+                                             : q.skb_prog_id);
+}
+
 /* The dispatcher on ifindex, or NULL: none there (the hook free, or a
  * single program that is not a dispatcher: libxdp calls that legacy). */
 static struct xdp_multiprog *dispatcher_of(int ifindex) {
-  struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+  struct xdp_multiprog *mp;
 
+  if (!holds_dispatcher(ifindex))
+    return NULL;
+  mp = xdp_multiprog__get_from_ifindex(ifindex);
   if (libxdp_get_error(mp) || !mp)
     return NULL;
   if (xdp_multiprog__is_legacy(mp) || !xdp_multiprog__main_prog(mp)) {
@@ -178,6 +210,11 @@ bool itr_dispatcher_built(void) {
 
 bool itr_dispatcher_bpffs(const char **dir) {
   *dir = "/sys/fs/bpf";
+  return false;
+}
+
+bool itr_dispatcher_prog(uint32_t prog_id) {
+  (void)prog_id;
   return false;
 }
 

@@ -33,6 +33,10 @@ bool itr_dispatcher_built(void);
  * (*dir: LIBXDP_BPFFS, else /sys/fs/bpf): it needs one. */
 bool itr_dispatcher_bpffs(const char **dir);
 
+/* Whether program prog_id is a libxdp dispatcher (by its name; false
+ * without libxdp). Cheap: no netlink dump of the interfaces. */
+bool itr_dispatcher_prog(uint32_t prog_id);
+
 /* libxdp's messages through fn (its warnings would go to stderr). */
 void itr_dispatcher_set_print(itr_print_fn fn);
 

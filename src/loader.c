@@ -265,22 +265,36 @@ int itr_loader_merge(const struct itr_loader *l,
   return m.err; /* written back into ctx_in */
 }
 
-static int interface_mtu(int ifindex) {
-  struct ifreq ifr;
-  int fd, mtu;
+/* One socket for the interface ioctls, opened at the first: the reads
+ * look at the MTU of every counted interface now and then. */
+static int ioctl_socket(void) {
+  static int shared = -1;
+  int fd = __atomic_load_n(&shared, __ATOMIC_ACQUIRE), expected = -1;
 
-  memset(&ifr, 0, sizeof(ifr));
-  if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
-    return -errno;
+  if (fd >= 0)
+    return fd;
   fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
-    mtu = ifr.ifr_mtu;
-  else
-    mtu = -errno;
-  close(fd);
-  return mtu;
+  if (!__atomic_compare_exchange_n(&shared, &expected, fd, false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    close(fd); /* another thread was first */
+    return expected;
+  }
+  return fd;
+}
+
+static int interface_mtu(int ifindex) {
+  struct ifreq ifr;
+  int fd = ioctl_socket();
+
+  if (fd < 0)
+    return fd;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_ifindex = ifindex;
+  if (ioctl(fd, SIOCGIFNAME, &ifr) < 0 || ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+    return -errno;
+  return ifr.ifr_mtu;
 }
 
 /* Attaches in one mode: through a bpf_link where the kernel has them (the
@@ -1055,9 +1069,10 @@ int itr_find_own(int ifindex, const uint32_t *map_ids, int n,
     if (id && prog_uses_maps(id, map_ids, n)) {
       out->xdp_prog = id;
       out->xdp_mode = xq.attach_mode;
+    } else if (itr_dispatcher_prog(id)) {
+      out->xdp_dispatched = dispatched(ifindex, map_ids, n);
     }
   }
-  out->xdp_dispatched = dispatched(ifindex, map_ids, n);
   for (int dir = 0; dir < ITR_TC_DIRS; dir++) {
     uint32_t ids[8];
     LIBBPF_OPTS(bpf_prog_query_opts, tq, .prog_ids = ids, .prog_cnt = 8);
