@@ -13,11 +13,28 @@
 
 #include "dispatcher.h"
 
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+/* By its name; needs libbpf only. */
+bool itr_dispatcher_prog(uint32_t prog_id) {
+  struct bpf_prog_info info;
+  uint32_t len = sizeof(info);
+  bool is = false;
+  int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+
+  if (fd < 0)
+    return false;
+  memset(&info, 0, sizeof(info));
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+    is = strcmp(info.name, "xdp_dispatcher") == 0;
+  close(fd);
+  return is;
+}
+
 #ifdef HAVE_LIBXDP
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <unistd.h>
 #include <xdp/libxdp.h>
 
 static itr_print_fn print_fn;
@@ -46,21 +63,6 @@ bool itr_dispatcher_bpffs(const char **dir) {
 void itr_dispatcher_set_print(itr_print_fn fn) {
   print_fn = fn;
   libxdp_set_print(fn ? libxdp_print : NULL);
-}
-
-bool itr_dispatcher_prog(uint32_t prog_id) {
-  struct bpf_prog_info info;
-  uint32_t len = sizeof(info);
-  bool is = false;
-  int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
-
-  if (fd < 0)
-    return false;
-  memset(&info, 0, sizeof(info));
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-    is = strcmp(info.name, "xdp_dispatcher") == 0;
-  close(fd);
-  return is;
 }
 
 /* Whether the program on ifindex's XDP hook is libxdp's dispatcher, by
@@ -210,11 +212,6 @@ bool itr_dispatcher_built(void) {
 
 bool itr_dispatcher_bpffs(const char **dir) {
   *dir = "/sys/fs/bpf";
-  return false;
-}
-
-bool itr_dispatcher_prog(uint32_t prog_id) {
-  (void)prog_id;
   return false;
 }
 

@@ -33,7 +33,7 @@ bool itr_dispatcher_built(void);
  * (*dir: LIBXDP_BPFFS, else /sys/fs/bpf): it needs one. */
 bool itr_dispatcher_bpffs(const char **dir);
 
-/* Whether program prog_id is a libxdp dispatcher (by its name; false
+/* Whether program prog_id is a libxdp dispatcher, by its name (also
  * without libxdp). Cheap: no netlink dump of the interfaces. */
 bool itr_dispatcher_prog(uint32_t prog_id);
 

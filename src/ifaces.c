@@ -217,12 +217,12 @@ static int join_dispatcher(struct iface *ifc, bool strict) {
   if (err == 0 || err == -ENOENT)
     return err;
   if (err == -EOPNOTSUPP) {
-    char name[64] = "";
-    uint32_t id;
+    uint32_t id = 0;
+    char name[64];
 
     /* Built without libxdp: a dispatcher is known by its name only. */
     itr_xdp_query(ifc->ifindex, &id, name, sizeof(name));
-    if (strcmp(name, "xdp_dispatcher") != 0)
+    if (!itr_dispatcher_prog(id))
       return -ENOENT;
   }
   plugin_log(strict ? LOG_ERR : LOG_WARNING,
